@@ -1,0 +1,1 @@
+//! TLS-ALPN-01 (RFC 8737): being written.

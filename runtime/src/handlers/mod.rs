@@ -1,0 +1,1 @@
+//! Challenge handlers: being written.

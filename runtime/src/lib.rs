@@ -1,0 +1,30 @@
+//! # acmebox
+//!
+//! acmebox answers ACME challenges (RFC 8555, RFC 8737) and runs the code that talks to DNS
+//! providers as sandboxed WebAssembly components.
+//!
+//! The native core, [`challenge`], computes everything that must be right: key authorizations,
+//! DNS-01 record names and values, HTTP-01 resources and TLS-ALPN-01 certificates.
+//! [`handlers`] publishes and removes challenge responses (files, callbacks) behind one
+//! [`handlers::ChallengeHandler`] trait, the shape of acmeow's handlers and lego's
+//! `challenge.Provider`.
+//!
+//! ## Getting started
+//!
+//! ```
+//! use acmebox::challenge::{dns01::Dns01Record, Identifier, Jwk, KeyAuthorization, Token};
+//!
+//! let jwk = Jwk::from_json(r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+//! let token = Token::new("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA")?;
+//! let key_authorization = KeyAuthorization::new(&token, &jwk.thumbprint());
+//! let record = Dns01Record::new(&Identifier::parse("*.example.com")?, &key_authorization)?;
+//! assert_eq!(record.fqdn(), "_acme-challenge.example.com.");
+//! # Ok::<(), acmebox::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod challenge;
+mod error;
+pub mod handlers;
+
+pub use error::{Error, Phase, Result};
