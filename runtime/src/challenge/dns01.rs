@@ -122,7 +122,8 @@ pub struct TxtValue([u8; 43]);
 impl TxtValue {
     /// Computes the value for a key authorization.
     pub fn new(key_authorization: &KeyAuthorization) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, key_authorization.as_str().as_bytes());
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, key_authorization.as_str().as_bytes());
         let mut out = [0u8; 43];
         // 32 bytes encode to exactly 43 characters without padding.
         let written = URL_SAFE_NO_PAD.encode_slice(digest.as_ref(), &mut out);
@@ -155,7 +156,8 @@ mod tests {
 
     use super::*;
 
-    const KA: &str = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+    const KA: &str =
+        "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
 
     fn ka() -> KeyAuthorization {
         KeyAuthorization::parse(KA).unwrap()
@@ -164,13 +166,19 @@ mod tests {
     #[test]
     fn value_matches_an_independent_computation() {
         // Computed outside Rust: base64url(sha256(KA)) with Python's hashlib.
-        assert_eq!(TxtValue::new(&ka()).as_str(), "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8");
+        assert_eq!(
+            TxtValue::new(&ka()).as_str(),
+            "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8"
+        );
     }
 
     #[test]
     fn ip_identifiers_are_refused() {
         let err = Dns01Record::new(&"192.0.2.1".parse().unwrap(), &ka()).unwrap_err();
-        assert!(err.to_string().contains("use http-01 or tls-alpn-01"), "{err}");
+        assert!(
+            err.to_string().contains("use http-01 or tls-alpn-01"),
+            "{err}"
+        );
         assert!(record_name("2001:db8::1").is_err());
     }
 
@@ -195,7 +203,13 @@ mod tests {
     fn case_mix(s: &str, mask: u64) -> String {
         s.chars()
             .enumerate()
-            .map(|(i, c)| if mask >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+            .map(|(i, c)| {
+                if mask >> (i % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
             .collect()
     }
 

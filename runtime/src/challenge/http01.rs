@@ -35,7 +35,10 @@ pub struct Http01Resource {
 impl Http01Resource {
     /// The resource for a key authorization (its token gives the path).
     pub fn new(key_authorization: &KeyAuthorization) -> Self {
-        Http01Resource { path: path(&key_authorization.token()), body: key_authorization.clone() }
+        Http01Resource {
+            path: path(&key_authorization.token()),
+            body: key_authorization.clone(),
+        }
     }
 }
 
@@ -50,7 +53,10 @@ mod tests {
         )
         .unwrap();
         let r = Http01Resource::new(&ka);
-        assert_eq!(r.path, "/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0");
+        assert_eq!(
+            r.path,
+            "/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+        );
         assert_eq!(body(&r.body), ka.as_str());
     }
 }

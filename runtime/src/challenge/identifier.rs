@@ -48,12 +48,17 @@ impl Identifier {
             None => (false, identifier),
         };
         let base = normalize_domain(base).map_err(|err| match err {
-            Error::InvalidIdentifier { reason, .. } => {
-                Error::InvalidIdentifier { identifier: identifier.to_owned(), reason }
-            }
+            Error::InvalidIdentifier { reason, .. } => Error::InvalidIdentifier {
+                identifier: identifier.to_owned(),
+                reason,
+            },
             other => other,
         })?;
-        Ok(Identifier::Dns(if wildcard { format!("*.{base}") } else { base }))
+        Ok(Identifier::Dns(if wildcard {
+            format!("*.{base}")
+        } else {
+            base
+        }))
     }
 
     /// True for an IP address identifier.
@@ -109,19 +114,26 @@ impl From<IpAddr> for Identifier {
 /// # Ok::<(), acmebox::Error>(())
 /// ```
 pub fn normalize_domain(name: &str) -> Result<String> {
-    let fail = |reason: String| Error::InvalidIdentifier { identifier: name.to_owned(), reason };
+    let fail = |reason: String| Error::InvalidIdentifier {
+        identifier: name.to_owned(),
+        reason,
+    };
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err(fail("the name is empty".into()));
     }
     if trimmed.contains('*') {
-        return Err(fail("'*' is only allowed as the whole leftmost label of a wildcard, as in *.example.com".into()));
+        return Err(fail(
+            "'*' is only allowed as the whole leftmost label of a wildcard, as in *.example.com"
+                .into(),
+        ));
     }
     let ascii = if trimmed.is_ascii() {
         trimmed.to_ascii_lowercase()
     } else {
-        idna::domain_to_ascii(trimmed)
-            .map_err(|_| fail("it is not a valid internationalised domain name (IDNA / UTS 46)".into()))?
+        idna::domain_to_ascii(trimmed).map_err(|_| {
+            fail("it is not a valid internationalised domain name (IDNA / UTS 46)".into())
+        })?
     };
     check_host_name(&ascii).map_err(fail)?;
     Ok(ascii)
@@ -130,7 +142,10 @@ pub fn normalize_domain(name: &str) -> Result<String> {
 /// Checks an ASCII, lower-case name without trailing dot; the reason on failure.
 fn check_host_name(name: &str) -> std::result::Result<(), String> {
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("the name is {} characters long; DNS allows at most {MAX_NAME_LEN}", name.len()));
+        return Err(format!(
+            "the name is {} characters long; DNS allows at most {MAX_NAME_LEN}",
+            name.len()
+        ));
     }
     if !name.contains('.') {
         return Err("a certificate name needs at least two labels, as in example.com".into());
@@ -140,17 +155,31 @@ fn check_host_name(name: &str) -> std::result::Result<(), String> {
             return Err("it has an empty label (two dots in a row, or a leading dot)".into());
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(format!("label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}", label.len()));
+            return Err(format!(
+                "label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
+                label.len()
+            ));
         }
-        if let Some(c) = label.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-            return Err(format!("label {label:?} contains {c:?}; host names use only letters, digits and '-'"));
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(format!(
+                "label {label:?} contains {c:?}; host names use only letters, digits and '-'"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("label {label:?} starts or ends with '-'"));
         }
     }
-    if name.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err("the last label is all digits: that is neither a host name nor an IP address".into());
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(
+            "the last label is all digits: that is neither a host name nor an IP address".into(),
+        );
     }
     Ok(())
 }
@@ -175,7 +204,11 @@ mod tests {
             ("[2001:db8::1]", "2001:db8::1"),
         ];
         for (input, want) in ok {
-            assert_eq!(Identifier::parse(input).unwrap().to_string(), want, "{input}");
+            assert_eq!(
+                Identifier::parse(input).unwrap().to_string(),
+                want,
+                "{input}"
+            );
         }
         let long_label = format!("{}.example", "a".repeat(64));
         let long_name = format!("{}.example", vec!["a".repeat(60); 5].join("."));

@@ -75,9 +75,16 @@ impl Jwk {
                 };
                 let x = coordinate(map, "x", Some(size))?;
                 let y = coordinate(map, "y", Some(size))?;
-                Ok(Jwk::Ec { crv: crv.to_owned(), x, y })
+                Ok(Jwk::Ec {
+                    crv: crv.to_owned(),
+                    x,
+                    y,
+                })
             }
-            "RSA" => Ok(Jwk::Rsa { n: coordinate(map, "n", None)?, e: coordinate(map, "e", None)? }),
+            "RSA" => Ok(Jwk::Rsa {
+                n: coordinate(map, "n", None)?,
+                e: coordinate(map, "e", None)?,
+            }),
             "OKP" => {
                 let crv = member(map, "crv")?;
                 if crv != "Ed25519" {
@@ -85,9 +92,14 @@ impl Jwk {
                         "OKP curve {crv:?} is not supported; ACME account keys use Ed25519"
                     )));
                 }
-                Ok(Jwk::Okp { crv: crv.to_owned(), x: coordinate(map, "x", Some(32))? })
+                Ok(Jwk::Okp {
+                    crv: crv.to_owned(),
+                    x: coordinate(map, "x", Some(32))?,
+                })
             }
-            other => Err(invalid(format!("key type {other:?} is not supported; use EC, RSA or OKP"))),
+            other => Err(invalid(format!(
+                "key type {other:?} is not supported; use EC, RSA or OKP"
+            ))),
         }
     }
 
@@ -98,7 +110,12 @@ impl Jwk {
         let s = |v: &str| Value::String(v.to_owned()).to_string();
         let canonical = match self {
             Jwk::Ec { crv, x, y } => {
-                format!(r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#, s(crv), s(x), s(y))
+                format!(
+                    r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+                    s(crv),
+                    s(x),
+                    s(y)
+                )
             }
             Jwk::Rsa { n, e } => format!(r#"{{"e":{},"kty":"RSA","n":{}}}"#, s(e), s(n)),
             Jwk::Okp { crv, x } => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, s(crv), s(x)),
@@ -167,7 +184,9 @@ fn coordinate(map: &Map<String, Value>, name: &str, size: Option<usize>) -> Resu
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
-    Error::InvalidJwk { reason: reason.into() }
+    Error::InvalidJwk {
+        reason: reason.into(),
+    }
 }
 
 #[cfg(test)]
@@ -186,7 +205,10 @@ mod tests {
     #[test]
     fn rfc7638_example() {
         let jwk = Jwk::from_json(RFC7638_JWK).unwrap();
-        assert_eq!(jwk.thumbprint().as_str(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk.thumbprint().as_str(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
@@ -207,7 +229,8 @@ mod tests {
     #[test]
     fn okp_rfc8037_thumbprint() {
         // RFC 8037 appendix A.3: the Ed25519 example key's thumbprint.
-        let jwk = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let jwk =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
         assert_eq!(
             Jwk::from_json(jwk).unwrap().thumbprint().as_str(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
@@ -218,7 +241,10 @@ mod tests {
     fn p384_is_accepted_with_48_byte_coordinates() {
         let c = URL_SAFE_NO_PAD.encode([7u8; 48]);
         let jwk = format!(r#"{{"kty":"EC","crv":"P-384","x":"{c}","y":"{c}"}}"#);
-        assert_eq!(Jwk::from_json(&jwk).unwrap().thumbprint().as_str().len(), 43);
+        assert_eq!(
+            Jwk::from_json(&jwk).unwrap().thumbprint().as_str().len(),
+            43
+        );
     }
 
     #[test]
@@ -229,13 +255,31 @@ mod tests {
             ("nope".to_owned(), "not JSON"),
             (r#"{"crv":"P-256"}"#.to_owned(), "\"kty\" is missing"),
             (r#"{"kty":"oct","k":"AAAA"}"#.to_owned(), "key type \"oct\""),
-            (format!(r#"{{"kty":"EC","crv":"P-192","x":"{c32}","y":"{c32}"}}"#), "P-192"),
-            (format!(r#"{{"kty":"EC","crv":"P-384","x":"{c32}","y":"{c32}"}}"#), "needs 48"),
-            (format!(r#"{{"kty":"EC","crv":"P-256","x":"{c32}"}}"#), "\"y\" is missing"),
-            (r#"{"kty":"EC","crv":"P-256","x":"a+b/","y":"AA"}"#.to_owned(), "not base64url"),
+            (
+                format!(r#"{{"kty":"EC","crv":"P-192","x":"{c32}","y":"{c32}"}}"#),
+                "P-192",
+            ),
+            (
+                format!(r#"{{"kty":"EC","crv":"P-384","x":"{c32}","y":"{c32}"}}"#),
+                "needs 48",
+            ),
+            (
+                format!(r#"{{"kty":"EC","crv":"P-256","x":"{c32}"}}"#),
+                "\"y\" is missing",
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"a+b/","y":"AA"}"#.to_owned(),
+                "not base64url",
+            ),
             (r#"{"kty":"RSA","n":"","e":"AQAB"}"#.to_owned(), "empty"),
-            (r#"{"kty":"RSA","n":5,"e":"AQAB"}"#.to_owned(), "must be a string"),
-            (format!(r#"{{"kty":"OKP","crv":"X25519","x":"{c32}"}}"#), "X25519"),
+            (
+                r#"{"kty":"RSA","n":5,"e":"AQAB"}"#.to_owned(),
+                "must be a string",
+            ),
+            (
+                format!(r#"{{"kty":"OKP","crv":"X25519","x":"{c32}"}}"#),
+                "X25519",
+            ),
         ];
         for (input, want) in cases {
             let msg = Jwk::from_json(&input).unwrap_err().to_string();

@@ -44,7 +44,10 @@ impl Token {
             None
         };
         match reason {
-            Some(reason) => Err(Error::InvalidToken { token: token.to_owned(), reason }),
+            Some(reason) => Err(Error::InvalidToken {
+                token: token.to_owned(),
+                reason,
+            }),
             None => Ok(Token(token.to_owned())),
         }
     }
@@ -93,7 +96,10 @@ impl KeyAuthorization {
     /// Computes the key authorization for `token` and an account key's thumbprint.
     pub fn new(token: &Token, thumbprint: &Thumbprint) -> Self {
         let value = format!("{}.{}", token.as_str(), thumbprint.as_str());
-        KeyAuthorization { value, token_len: token.as_str().len() }
+        KeyAuthorization {
+            value,
+            token_len: token.as_str().len(),
+        }
     }
 
     /// Accepts a ready key authorization, as lego's `keyAuth` or certbot hooks pass it.
@@ -102,14 +108,20 @@ impl KeyAuthorization {
     /// base64url characters (a SHA-256 digest).
     pub fn parse(key_authorization: &str) -> Result<Self> {
         let Some((token, thumbprint)) = key_authorization.split_once('.') else {
-            return Err(invalid("it must be `<token>.<thumbprint>`, and there is no '.'"));
+            return Err(invalid(
+                "it must be `<token>.<thumbprint>`, and there is no '.'",
+            ));
         };
         let token = Token::new(token).map_err(|err| match err {
-            Error::InvalidToken { reason, .. } => invalid(format!("its token part is invalid: {reason}")),
+            Error::InvalidToken { reason, .. } => {
+                invalid(format!("its token part is invalid: {reason}"))
+            }
             other => other,
         })?;
         let thumbprint = Thumbprint::parse(thumbprint).map_err(|_| {
-            invalid("its thumbprint part must be 43 base64url characters (a SHA-256 JWK thumbprint)")
+            invalid(
+                "its thumbprint part must be 43 base64url characters (a SHA-256 JWK thumbprint)",
+            )
         })?;
         Ok(KeyAuthorization::new(&token, &thumbprint))
     }
@@ -145,7 +157,9 @@ impl std::str::FromStr for KeyAuthorization {
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
-    Error::InvalidKeyAuthorization { reason: reason.into() }
+    Error::InvalidKeyAuthorization {
+        reason: reason.into(),
+    }
 }
 
 pub(crate) fn is_base64url(b: u8) -> bool {
@@ -183,7 +197,10 @@ mod tests {
             match (Token::new(input), expected) {
                 (Ok(token), None) => assert_eq!(token.as_str(), *input),
                 (Err(Error::InvalidToken { reason, .. }), Some(want)) => {
-                    assert!(reason.contains(want), "{input:?}: {reason:?} lacks {want:?}")
+                    assert!(
+                        reason.contains(want),
+                        "{input:?}: {reason:?} lacks {want:?}"
+                    )
                 }
                 (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
             }
@@ -213,7 +230,10 @@ mod tests {
             let err = KeyAuthorization::parse(input).unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains(want), "{input:?}: {msg:?} lacks {want:?}");
-            assert!(!msg.contains(THUMB), "error leaks the key authorization: {msg}");
+            assert!(
+                !msg.contains(THUMB),
+                "error leaks the key authorization: {msg}"
+            );
         }
     }
 

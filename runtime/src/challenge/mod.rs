@@ -100,7 +100,12 @@ impl Challenge {
             });
         }
         let token = key_authorization.token();
-        Ok(Challenge { kind, identifier, token, key_authorization })
+        Ok(Challenge {
+            kind,
+            identifier,
+            token,
+            key_authorization,
+        })
     }
 
     /// The DNS-01 record for this challenge (name and value).
