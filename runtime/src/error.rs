@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::challenge::ChallengeType;
+use crate::sandbox::{LimitExceeded, Operation, ProviderError};
 
 /// Result alias used across the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -102,6 +103,101 @@ pub enum Error {
         identifier: String,
         /// The callback's error message.
         message: String,
+    },
+
+    /// A provider component could not be read or is not a provider.
+    #[error("provider `{provider}` could not be loaded from {path}: {reason}")]
+    ProviderLoad {
+        /// The provider's name.
+        provider: String,
+        /// The component file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// A provider imports an interface the host does not provide.
+    #[error(
+        "provider `{provider}` imports `{import}`, which acmebox does not provide; a provider may import only acmebox:provider/config, acmebox:provider/log, wasi:http/outgoing-handler and the WASI interfaces toolchains add"
+    )]
+    ProviderImport {
+        /// The provider's name.
+        provider: String,
+        /// The import the host refused.
+        import: String,
+    },
+
+    /// A provider component does not have the SHA-256 the config pins.
+    #[error(
+        "provider `{provider}`: {path} has SHA-256 {actual} but the config pins {expected}; update `sha256` if this build is intended"
+    )]
+    ProviderPin {
+        /// The provider's name.
+        provider: String,
+        /// The component file.
+        path: PathBuf,
+        /// The pinned digest.
+        expected: String,
+        /// The file's digest.
+        actual: String,
+    },
+
+    /// A provider ran into one of its limits and was stopped.
+    #[error("provider `{provider}` exceeded its {limit} during {operation}")]
+    ProviderLimit {
+        /// The provider's name.
+        provider: String,
+        /// The call it was in.
+        operation: Operation,
+        /// Which limit.
+        limit: LimitExceeded,
+    },
+
+    /// A provider trapped (a panic, an `unreachable`, a bad memory access).
+    #[error("provider `{provider}` trapped during {operation}: {message}")]
+    ProviderTrap {
+        /// The provider's name.
+        provider: String,
+        /// The call it was in.
+        operation: Operation,
+        /// The trap and the last line of stderr, secrets redacted.
+        message: String,
+    },
+
+    /// A provider reported an error.
+    #[error("provider `{provider}` failed during {operation}: {error}")]
+    ProviderFailed {
+        /// The provider's name.
+        provider: String,
+        /// The call it was in.
+        operation: Operation,
+        /// What it reported, secrets redacted.
+        error: ProviderError,
+    },
+
+    /// The config file is invalid.
+    #[error("{path}: {reason}")]
+    Config {
+        /// The config file (or the component, for a provider's allow list).
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+
+    /// The precompiled-component cache failed.
+    #[error("component cache {path}: {reason}")]
+    Cache {
+        /// The artifact.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+
+    /// The sandbox host could not be set up.
+    #[error("sandbox: {reason}")]
+    Sandbox {
+        /// What failed.
+        reason: String,
     },
 }
 

@@ -9,6 +9,14 @@
 //! [`handlers::ChallengeHandler`] trait, the shape of acmeow's handlers and lego's
 //! `challenge.Provider`.
 //!
+//! [`sandbox`] runs DNS-01 providers as WebAssembly components. The security model: a
+//! provider sees only the config keys the operator set for it, a log, and outgoing HTTP to the
+//! origins in its allow list, checked by the host on every request (names must resolve to
+//! public addresses; loopback and private addresses only when granted as literals). It has no
+//! files, no environment, no sockets, and runs under per-call limits on memory, wall-clock
+//! time, requests and body sizes. Every request is audited; secret config values are redacted
+//! from logs, errors and reports. [`config`] reads the operator's TOML file.
+//!
 //! ## Getting started
 //!
 //! ```
@@ -24,7 +32,9 @@
 #![deny(missing_docs)]
 
 pub mod challenge;
+pub mod config;
 mod error;
 pub mod handlers;
+pub mod sandbox;
 
 pub use error::{Error, Phase, Result};

@@ -1,0 +1,197 @@
+//! Per-call limits: what one provider call may use before the host stops it.
+//!
+//! Every limit has a `DEFAULT_*` constant saying what it protects against; the operator can
+//! override each one per provider in the config file. Raising them weakens the sandbox.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Linear memory a provider may hold across all its memories: bounds how much host RAM one
+/// runaway or hostile provider can take (64 MiB).
+pub const DEFAULT_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Wall-clock time one call may take, guest CPU and host I/O together: a provider that loops
+/// or waits on a slow API cannot stall certificate issuance forever (30 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Outgoing HTTP requests one call may make: stops a provider from using the host as a
+/// request amplifier or hammering an API in a loop (32).
+pub const DEFAULT_MAX_REQUESTS: u32 = 32;
+
+/// Bytes one outgoing request body may have: bounds what a provider can send out, and the host
+/// memory used to buffer it before the policy lets it leave (1 MiB).
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+
+/// Bytes one response body may have: a hostile or broken API cannot fill host memory, since the
+/// host buffers the body before handing it to the guest (4 MiB).
+pub const DEFAULT_MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Bytes of header names and values in one request or one response: bounds header floods in
+/// both directions (32 KiB).
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Bytes of stdout and of stderr kept per call, and of log messages: a chatty provider cannot
+/// fill host memory through its log (64 KiB).
+pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
+
+/// How often the epoch ticker advances the engine's epoch; deadlines are counted in ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The limits applied to each call of one provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Limits {
+    /// See [`DEFAULT_MEMORY_BYTES`].
+    pub memory_bytes: usize,
+    /// See [`DEFAULT_TIMEOUT`].
+    pub timeout: Duration,
+    /// See [`DEFAULT_MAX_REQUESTS`].
+    pub max_requests: u32,
+    /// See [`DEFAULT_MAX_REQUEST_BODY_BYTES`].
+    pub max_request_body_bytes: usize,
+    /// See [`DEFAULT_MAX_RESPONSE_BODY_BYTES`].
+    pub max_response_body_bytes: usize,
+    /// See [`DEFAULT_MAX_HEADER_BYTES`].
+    pub max_header_bytes: usize,
+    /// See [`DEFAULT_MAX_LOG_BYTES`].
+    pub max_log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            max_response_body_bytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// The epoch deadline, in ticks of [`EPOCH_TICK`], matching `timeout` (at least one tick).
+    pub(crate) fn epoch_ticks(&self) -> u64 {
+        let ticks = self.timeout.as_millis() / EPOCH_TICK.as_millis();
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// Which limit a provider ran into. Its `Display` is the phrase used in errors:
+/// "provider `x` exceeded its 30 s deadline during present".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LimitExceeded {
+    /// The wall-clock deadline ([`Limits::timeout`]).
+    Deadline(Duration),
+    /// The memory limit ([`Limits::memory_bytes`]).
+    Memory(usize),
+}
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitExceeded::Deadline(d) if d.subsec_millis() == 0 => {
+                write!(f, "{} s deadline", d.as_secs())
+            }
+            LimitExceeded::Deadline(d) => write!(f, "{} ms deadline", d.as_millis()),
+            LimitExceeded::Memory(bytes) if bytes % (1024 * 1024) == 0 => {
+                write!(f, "{} MiB memory limit", bytes / (1024 * 1024))
+            }
+            LimitExceeded::Memory(bytes) => write!(f, "{bytes} byte memory limit"),
+        }
+    }
+}
+
+/// The store's resource limiter: counts linear memory across all memories of the instance and
+/// remembers when a growth was refused, so a trap that follows is reported as the memory limit.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    used: usize,
+    pub(crate) exceeded: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limit: usize) -> Self {
+        MemoryLimiter {
+            limit,
+            used: 0,
+            exceeded: false,
+        }
+    }
+}
+
+/// Tables and instances are bounded too, so memory is not the only way to grow a store.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self.used.saturating_add(desired.saturating_sub(current));
+        if total > self.limit {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        self.used = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_phrases() {
+        assert_eq!(
+            LimitExceeded::Deadline(Duration::from_secs(30)).to_string(),
+            "30 s deadline"
+        );
+        assert_eq!(
+            LimitExceeded::Deadline(Duration::from_millis(250)).to_string(),
+            "250 ms deadline"
+        );
+        assert_eq!(
+            LimitExceeded::Memory(DEFAULT_MEMORY_BYTES).to_string(),
+            "64 MiB memory limit"
+        );
+    }
+
+    #[test]
+    fn limiter_counts_all_memories() {
+        use wasmtime::ResourceLimiter as _;
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.memory_growing(0, 60, None).unwrap());
+        assert!(!limiter.memory_growing(0, 60, None).unwrap());
+        assert!(limiter.exceeded);
+        assert!(limiter.memory_growing(60, 100, None).unwrap());
+    }
+
+    #[test]
+    fn epoch_ticks_never_zero() {
+        let limits = Limits {
+            timeout: Duration::from_millis(1),
+            ..Limits::default()
+        };
+        assert_eq!(limits.epoch_ticks(), 1);
+        assert_eq!(Limits::default().epoch_ticks(), 3000);
+    }
+}

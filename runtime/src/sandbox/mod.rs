@@ -1,0 +1,222 @@
+//! The sandbox host: runs DNS-01 provider components under wasmtime.
+//!
+//! One [`Sandbox`] holds the process's engine (shared, epoch-interrupted), the linker, the
+//! precompiled-component cache and the one HTTP client. [`Sandbox::load`] checks a component
+//! (SHA-256 pin, imports) and prepares it; every call of the resulting [`WasmDnsProvider`] runs
+//! in a fresh store under the provider's [`Limits`], and returns a [`CallReport`] with its
+//! outcome, an audit record per HTTP request and the provider's log.
+
+mod bindings;
+mod cache;
+mod capabilities;
+mod client;
+mod egress_hooks;
+mod engine;
+mod grant;
+mod handler;
+mod limits;
+mod provider;
+mod redact;
+mod report;
+mod run;
+mod state;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+pub use cache::CacheStatus;
+pub use grant::{Grant, blocked_reason, check_resolved};
+pub use handler::WasmDns01Handler;
+pub use limits::{
+    DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES,
+    DEFAULT_MAX_REQUESTS, DEFAULT_MAX_RESPONSE_BODY_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT,
+    EPOCH_TICK, LimitExceeded, Limits,
+};
+pub use provider::{ConfigKey, ProviderError, ProviderInfo, TxtRecord, WasmDnsProvider};
+pub use redact::REDACTED;
+pub use report::{AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation};
+pub use run::{inspect, run_from_config};
+
+use crate::config::ConfigValue;
+use crate::{Error, Result};
+use state::StoreState;
+
+/// Everything needed to load one provider. Built from the config file by
+/// [`crate::config::Config::provider_spec`], or by hand.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderSpec {
+    /// The provider's name, used in every message.
+    pub name: String,
+    /// The component file.
+    pub component: PathBuf,
+    /// The SHA-256 the component must have (hex), if pinned.
+    pub sha256: Option<String>,
+    /// Allow-list entries (`https://api.example.com`).
+    pub allow: Vec<String>,
+    /// Per-call limits.
+    pub limits: Limits,
+    /// Config values the provider may read.
+    pub config: BTreeMap<String, ConfigValue>,
+    /// TTL for the records it publishes.
+    pub ttl: u32,
+}
+
+impl ProviderSpec {
+    /// A spec with default limits, no grant and no config.
+    pub fn new(name: impl Into<String>, component: impl Into<PathBuf>) -> Self {
+        ProviderSpec {
+            name: name.into(),
+            component: component.into(),
+            sha256: None,
+            allow: Vec::new(),
+            limits: Limits::default(),
+            config: BTreeMap::new(),
+            ttl: crate::config::DEFAULT_TTL,
+        }
+    }
+}
+
+/// The sandbox host. Create one per process and load providers into it.
+#[derive(Clone)]
+pub struct Sandbox {
+    engine: Engine,
+    linker: Arc<Linker<StoreState>>,
+    cache: cache::ComponentCache,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Interfaces a provider may import: the acmebox capabilities, outgoing HTTP and the (empty)
+/// WASI interfaces toolchains add.
+const PROVIDED_PREFIXES: &[&str] = &[
+    "acmebox:provider/config@",
+    "acmebox:provider/log@",
+    "acmebox:provider/types@",
+    "wasi:http/outgoing-handler@",
+    "wasi:http/types@",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+impl Sandbox {
+    /// A sandbox keeping precompiled components in `cache_dir` (created `0700`).
+    pub fn new(cache_dir: &Path) -> Result<Self> {
+        let engine = engine::shared_engine().map_err(|reason| Error::Sandbox { reason })?;
+        let linker = state::linker(&engine).map_err(|e| Error::Sandbox {
+            reason: format!("cannot set up the linker: {e:#}"),
+        })?;
+        let cache = cache::ComponentCache::open(cache_dir)?;
+        let client = client::build_client().map_err(|reason| Error::Sandbox { reason })?;
+        Ok(Sandbox {
+            engine,
+            linker: Arc::new(linker),
+            cache,
+            client,
+        })
+    }
+
+    /// Loads a provider: checks the pin, compiles once (or reads the cache), refuses imports
+    /// the host does not provide, and prepares instantiation.
+    pub fn load(&self, spec: ProviderSpec) -> Result<WasmDnsProvider> {
+        let name = spec.name.clone();
+        let load_err = |reason: String| Error::ProviderLoad {
+            provider: name.clone(),
+            path: spec.component.clone(),
+            reason,
+        };
+        let wasm = std::fs::read(&spec.component).map_err(|e| load_err(e.to_string()))?;
+        let sha256 = cache::sha256_hex(&wasm);
+        if let Some(pin) = &spec.sha256
+            && !pin.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(Error::ProviderPin {
+                provider: name,
+                path: spec.component,
+                expected: pin.to_ascii_lowercase(),
+                actual: sha256,
+            });
+        }
+        let grant = Grant::parse(&spec.allow).map_err(|reason| Error::Config {
+            path: spec.component.clone(),
+            reason: format!("provider `{name}`: {reason}"),
+        })?;
+        let (component, cache_status) = self.cache.load(&self.engine, &wasm, &sha256)?;
+        let imports = component_imports(&self.engine, &component);
+        if let Some(import) = imports
+            .iter()
+            .find(|i| !PROVIDED_PREFIXES.iter().any(|p| i.starts_with(p)))
+        {
+            return Err(Error::ProviderImport {
+                provider: name,
+                import: import.clone(),
+            });
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::ProviderImport {
+                provider: name.clone(),
+                import: format!("{e:#}"),
+            })?;
+        let pre = bindings::ProviderPre::new(pre).map_err(|e| {
+            load_err(format!(
+                "it does not export the acmebox:provider world (dns-provider and metadata): {e:#}"
+            ))
+        })?;
+        let redactor = redact::Redactor::new(
+            spec.config
+                .values()
+                .filter(|v| v.is_secret())
+                .map(|v| v.expose().to_owned()),
+        );
+        Ok(WasmDnsProvider::new(provider::Inner {
+            name: Arc::from(name.as_str()),
+            engine: self.engine.clone(),
+            pre,
+            client: self.client.clone(),
+            grant: Arc::new(grant),
+            limits: spec.limits,
+            config: Arc::new(spec.config),
+            redactor: Arc::new(redactor),
+            imports,
+            sha256,
+            ttl: spec.ttl,
+            cache_status,
+        }))
+    }
+
+    /// Loads a component with no grant and no config, and asks it to describe itself.
+    pub async fn inspect(&self, component: &Path) -> Result<(ProviderInfo, Vec<String>)> {
+        let name = component.file_stem().map_or_else(
+            || "provider".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let provider = self.load(ProviderSpec::new(name, component))?;
+        let info = provider.describe().await?;
+        Ok((info, provider.imports().to_vec()))
+    }
+}
+
+fn component_imports(engine: &Engine, component: &wasmtime::component::Component) -> Vec<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}

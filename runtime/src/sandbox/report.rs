@@ -1,0 +1,154 @@
+//! What one provider call did: its outcome, every HTTP request it made, and its log.
+
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+pub use super::capabilities::{LogLevel, LogRecord, LogSource};
+
+/// Which provider entry point a call ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// Loading and checking the component.
+    Load,
+    /// `metadata.describe`.
+    Describe,
+    /// `dns-provider.present`.
+    Present,
+    /// `dns-provider.cleanup`.
+    Cleanup,
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Operation::Load => "load",
+            Operation::Describe => "describe",
+            Operation::Present => "present",
+            Operation::Cleanup => "cleanup",
+        })
+    }
+}
+
+/// Whether the host let a request leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Sent (its status may still be an error).
+    Allowed,
+    /// Refused by the egress policy or a limit; the guest got an HTTP error code.
+    Denied,
+}
+
+/// One outgoing request, as the audit log records it. The query string is never recorded:
+/// APIs put tokens there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// The provider's name.
+    pub provider: String,
+    /// The HTTP method.
+    pub method: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host as the guest asked for it.
+    pub host: String,
+    /// The port (explicit or the scheme's default).
+    pub port: u16,
+    /// The path, with `?[redacted]` in place of any query.
+    pub path: String,
+    /// Allowed or denied.
+    pub decision: Decision,
+    /// Why it was denied or why it failed, operator-facing; `None` for a completed request.
+    pub reason: Option<String>,
+    /// The response status, when one arrived.
+    pub status: Option<u16>,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// How long the request took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl AuditRecord {
+    /// Emits the record as a `tracing` event (target `acmebox::audit`).
+    pub(crate) fn trace(&self) {
+        let decision = match self.decision {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        };
+        tracing::info!(
+            target: "acmebox::audit",
+            provider = %self.provider,
+            method = %self.method,
+            scheme = %self.scheme,
+            host = %self.host,
+            port = self.port,
+            path = %self.path,
+            decision,
+            reason = self.reason.as_deref().unwrap_or(""),
+            status = self.status.unwrap_or(0),
+            bytes_sent = self.bytes_sent,
+            bytes_received = self.bytes_received,
+            duration_ms = self.duration_ms,
+            "egress"
+        );
+    }
+}
+
+/// The report of one provider call. Serialises for `--json`; the error becomes its message.
+#[derive(Debug, Serialize)]
+pub struct CallReport {
+    /// The provider's name.
+    pub provider: String,
+    /// Which entry point ran.
+    pub operation: Operation,
+    /// Success, or the error (deadline, memory, trap, the provider's own error...).
+    #[serde(serialize_with = "serialize_outcome")]
+    pub outcome: crate::Result<()>,
+    /// Every HTTP request the call made or tried.
+    pub audit: Vec<AuditRecord>,
+    /// Everything the call logged, stdout and stderr included, secrets redacted.
+    pub logs: Vec<LogRecord>,
+    /// Wall-clock time of the call.
+    #[serde(serialize_with = "serialize_millis", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
+impl CallReport {
+    /// The outcome's error, if the call failed.
+    pub fn error(&self) -> Option<&crate::Error> {
+        self.outcome.as_ref().err()
+    }
+
+    /// True when the call succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+fn serialize_outcome<S: Serializer>(outcome: &crate::Result<()>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Shown {
+        Ok,
+        Error(String),
+    }
+    match outcome {
+        Ok(()) => Shown::Ok.serialize(s),
+        Err(e) => Shown::Error(e.to_string()).serialize(s),
+    }
+}
+
+fn serialize_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `path?query` with the query replaced by `[redacted]`.
+pub(crate) fn redact_query(path_and_query: &str) -> String {
+    match path_and_query.split_once('?') {
+        Some((path, _)) => format!("{path}?[redacted]"),
+        None => path_and_query.to_owned(),
+    }
+}
