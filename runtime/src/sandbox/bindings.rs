@@ -3,7 +3,6 @@
 //! `wasi:http` and its dependencies map to the types of `wasmtime-wasi-http` and
 //! `wasmtime-wasi`, so the outgoing handler is theirs and only its `send_request` hook is ours.
 
-#[expect(missing_docs, reason = "bindgen-generated code")]
 mod generated {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -18,5 +17,5 @@ mod generated {
     });
 }
 
+pub(crate) use generated::ProviderPre;
 pub(crate) use generated::acmebox::provider::{config, log, types};
-pub(crate) use generated::{Provider, ProviderPre};
