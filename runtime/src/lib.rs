@@ -8,6 +8,11 @@
 //! [`handlers`] publishes and removes challenge responses (files, callbacks) behind one
 //! [`handlers::ChallengeHandler`] trait, the shape of acmeow's handlers and lego's
 //! `challenge.Provider`.
+//! [`client`] gets certificates with them: an ACME client (on `instant-acme`) that orders,
+//! sets every challenge up, has it validated, writes the certificate and key, and cleans up
+//! whatever it set up on every way out, with built-in HTTP-01 and TLS-ALPN-01 responders.
+//! [`propagation`] finds where a DNS-01 record really goes (CNAMEs, zone) and waits until every
+//! authoritative server of that zone serves it.
 //!
 //! ## Getting started
 //!
