@@ -31,5 +31,6 @@
 pub mod challenge;
 mod error;
 pub mod handlers;
+pub mod propagation;
 
 pub use error::{Error, Phase, Result};

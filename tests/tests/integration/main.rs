@@ -1,0 +1,5 @@
+//! acmebox's integration tests, one binary: real PowerDNS, Pebble, lego and certbot on
+//! loopback, and wasm guest components built from source.
+
+mod propagation;
+mod servers_smoke;
