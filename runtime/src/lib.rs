@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod challenge;
+pub mod client;
 mod error;
 pub mod handlers;
 pub mod propagation;

@@ -1,5 +1,6 @@
 //! acmebox's integration tests, one binary: real PowerDNS, Pebble, lego and certbot on
 //! loopback, and wasm guest components built from source.
 
+mod issue;
 mod propagation;
 mod servers_smoke;
