@@ -92,6 +92,80 @@ pub enum Error {
         reason: String,
     },
 
+    /// A challenge handler was given a challenge of a type it does not answer.
+    #[error(
+        "{handler} answers {expected} challenges but was given a {actual} challenge for {identifier}; route {actual} challenges to a {actual} handler"
+    )]
+    WrongChallengeType {
+        /// Which handler ("file http-01 handler", ...).
+        handler: &'static str,
+        /// The type the handler answers.
+        expected: ChallengeType,
+        /// The type it was given.
+        actual: ChallengeType,
+        /// The identifier of the challenge.
+        identifier: String,
+    },
+
+    /// An entry of a provider's egress allow list is not valid (see [`crate::egress`]).
+    #[error("provider `{provider}`: allow-list entry {entry:?} is invalid: {reason}")]
+    InvalidGrant {
+        /// The provider whose allow list it is.
+        provider: String,
+        /// The entry as written.
+        entry: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+
+    /// A DNS lookup made for a DNS-01 propagation check failed or gave an unusable answer
+    /// (see [`crate::propagation`]).
+    #[error("DNS lookup for {name}: {reason}")]
+    Dns {
+        /// The name looked up (or given), as written.
+        name: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+
+    /// The CNAMEs from a DNS-01 record name loop or go on past the hop limit.
+    #[error(
+        "the CNAME chain from {name} {reason}: {}; fix the CNAME records, or turn CNAME following off to publish at {name} itself",
+        .chain.join(" -> ")
+    )]
+    CnameChain {
+        /// The name the chain starts at.
+        name: String,
+        /// Every name passed, from `name` to the one that closes the loop or passes the limit.
+        chain: Vec<String>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// Not every authoritative server served a DNS-01 TXT value before the propagation timeout.
+    #[error(
+        "{fqdn} TXT {value:?} was not served by every authoritative server within {timeout:?}; still waiting for: {}. Check that the provider published it in the zone these servers serve, or raise the propagation timeout if they are slow to update",
+        .pending.join("; ")
+    )]
+    PropagationTimeout {
+        /// The name polled, after CNAMEs.
+        fqdn: String,
+        /// The TXT value waited for (public once published).
+        value: String,
+        /// How long was waited.
+        timeout: std::time::Duration,
+        /// Each server that did not serve it, with what it served or why it did not answer.
+        pending: Vec<String>,
+    },
+
+    /// Propagation checks cannot run with the options given or the system's resolver
+    /// configuration.
+    #[error("DNS propagation check: {reason}")]
+    PropagationSetup {
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
     /// A user-supplied handler callback reported an error.
     #[error("{handler} {phase} for {identifier}: {message}")]
     Handler {
@@ -193,12 +267,141 @@ pub enum Error {
         reason: String,
     },
 
+    /// Talking to the ACME server failed (RFC 8555 §7): it could not be reached, it is not an
+    /// ACME server, or it answered with a problem document (RFC 8555 §6.7).
+    #[error("ACME server {directory}: {action} failed: {detail}{}", hint_suffix(.hint))]
+    Acme {
+        /// The directory URL of the server.
+        directory: String,
+        /// What was being done ("fetch the directory", "create the order", ...).
+        action: &'static str,
+        /// The problem type (`urn:ietf:params:acme:error:...`), when the server sent one.
+        problem_type: Option<String>,
+        /// What went wrong, with every underlying cause.
+        detail: String,
+        /// What the operator can do about it, when known.
+        hint: Option<String>,
+    },
+
+    /// The ACME server tried to validate a challenge and failed (RFC 8555 §7.1.6: the
+    /// authorization became `invalid`).
+    #[error(
+        "the ACME server could not validate {challenge} for {identifier}: {detail}; check that the {challenge} response is published where the server looks for it"
+    )]
+    ValidationFailed {
+        /// The identifier whose authorization failed.
+        identifier: String,
+        /// The challenge type that was tried.
+        challenge: ChallengeType,
+        /// The problem type, such as `urn:ietf:params:acme:error:unauthorized`.
+        problem_type: Option<String>,
+        /// The server's explanation.
+        detail: String,
+    },
+
+    /// An ACME order, authorization or certificate is not what RFC 8555 says it should be.
+    #[error("ACME order {order}: {reason}")]
+    Order {
+        /// The order URL (or the identifiers, before the order exists).
+        order: String,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
+    /// The ACME server did not finish a step in time.
+    #[error(
+        "the ACME server did not {what} within {} s; try again later, or raise the timeout",
+        .after.as_secs()
+    )]
+    Timeout {
+        /// The step waited for ("validate the challenges", "issue the certificate").
+        what: &'static str,
+        /// How long was waited.
+        after: std::time::Duration,
+    },
+
+    /// An ACME account file cannot be read, used or written.
+    #[error("account file {path}: {reason}")]
+    AccountFile {
+        /// The account file.
+        path: PathBuf,
+        /// What is wrong and what to do. Never contains the account key.
+        reason: String,
+    },
+
+    /// A CA certificate file given to trust an ACME server cannot be used.
+    #[error("CA certificate file {path}: {reason}")]
+    CaCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Making the key or the certificate signing request for a new certificate failed.
+    #[error("certificate request for {identifiers}: {reason}")]
+    CertificateRequest {
+        /// The identifiers, comma-separated.
+        identifiers: String,
+        /// What failed.
+        reason: String,
+    },
+
     /// The sandbox host could not be set up.
     #[error("sandbox: {reason}")]
     Sandbox {
         /// What failed.
         reason: String,
     },
+
+    /// A built-in challenge responder cannot listen on its address.
+    #[error(
+        "the {challenge} responder cannot listen on {addr}: {error}; stop whatever uses the port or choose another address"
+    )]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The challenge type the responder answers.
+        challenge: ChallengeType,
+        /// The bind error (part of the message, so not repeated as a `source`).
+        error: std::io::Error,
+    },
+
+    /// Cleaning up one or more challenges failed. `original` is the error that ended the
+    /// issuance, if any: cleanup failures never replace it.
+    #[error("{}", cleanup_message(.original.as_deref(), .failures))]
+    Cleanup {
+        /// The error that ended the issuance; `None` if the certificate was issued. Its text is
+        /// part of this error's message, so it is not repeated as a `source`.
+        original: Option<Box<Error>>,
+        /// Every cleanup that failed, in the order they ran.
+        failures: Vec<Error>,
+    },
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(hint) => format!("; {hint}"),
+        None => String::new(),
+    }
+}
+
+fn cleanup_message(original: Option<&Error>, failures: &[Error]) -> String {
+    let count = failures.len();
+    let list = failures
+        .iter()
+        .map(|err| err.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let plural = if count == 1 { "" } else { "s" };
+    match original {
+        Some(original) => format!(
+            "{original}; in addition, {count} cleanup{plural} failed (remove those responses by hand): {list}"
+        ),
+        None => format!(
+            "the certificate was issued and saved, but {count} cleanup{plural} failed (remove those responses by hand): {list}"
+        ),
+    }
 }
 
 /// The two phases of a challenge handler.

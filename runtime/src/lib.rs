@@ -8,6 +8,11 @@
 //! [`handlers`] publishes and removes challenge responses (files, callbacks) behind one
 //! [`handlers::ChallengeHandler`] trait, the shape of acmeow's handlers and lego's
 //! `challenge.Provider`.
+//! [`client`] gets certificates with them: an ACME client (on `instant-acme`) that orders,
+//! sets every challenge up, has it validated, writes the certificate and key, and cleans up
+//! whatever it set up on every way out, with built-in HTTP-01 and TLS-ALPN-01 responders.
+//! [`propagation`] finds where a DNS-01 record really goes (CNAMEs, zone) and waits until every
+//! authoritative server of that zone serves it.
 //!
 //! [`sandbox`] runs DNS-01 providers as WebAssembly components. The security model: a
 //! provider sees only the config keys the operator set for it, a log, and outgoing HTTP to the
@@ -32,9 +37,11 @@
 #![deny(missing_docs)]
 
 pub mod challenge;
+pub mod client;
 pub mod config;
 mod error;
 pub mod handlers;
+pub mod propagation;
 pub mod sandbox;
 
 pub use error::{Error, Phase, Result};

@@ -1,3 +1,15 @@
-//! Helpers for the integration tests.
+//! Helpers for acmebox's integration tests: the real servers they run against (PowerDNS and
+//! Pebble, started by the project's own `scripts/servers.sh`, on loopback only).
 
+pub mod cli;
+pub mod guests;
 pub mod http_server;
+pub mod servers;
+
+use std::path::PathBuf;
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

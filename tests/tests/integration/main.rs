@@ -1,3 +1,7 @@
-//! The one integration-test binary of acmebox.
+//! acmebox's integration tests, one binary: real PowerDNS, Pebble, lego and certbot on
+//! loopback, and wasm guest components built from source.
 
+mod issue;
+mod propagation;
 mod sandbox;
+mod servers_smoke;

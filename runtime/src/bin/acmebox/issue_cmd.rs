@@ -1,0 +1,222 @@
+//! `acmebox issue`: get a certificate from an ACME server.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use acmebox::challenge::tls_alpn01::KeyType;
+use acmebox::challenge::{ChallengeType, Identifier};
+use acmebox::client::{
+    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, SharedHandler,
+    TlsAlpnResponder, default_account_file,
+};
+use acmebox::handlers::FileHttpHandler;
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Get a certificate: order it, answer its challenges, write cert.pem, chain.pem,
+/// fullchain.pem and key.pem. Creating an account agrees to the CA's terms of service.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// A name (or `*.` wildcard, or IP address) the certificate is for; repeat for more.
+    #[arg(short = 'd', long = "domain", value_name = "NAME", required = true)]
+    domains: Vec<String>,
+    /// The challenge type to answer: dns-01, http-01 or tls-alpn-01.
+    #[arg(long, value_name = "TYPE")]
+    challenge: ChallengeType,
+    /// The ACME directory URL (https://...).
+    #[arg(long, value_name = "URL")]
+    directory: String,
+    /// Trust this CA certificate (PEM) for the ACME server instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// With --ca-cert, trust the system roots as well.
+    #[arg(long)]
+    system_roots: bool,
+    /// Where to write the certificate, chain and key (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The account file (created with mode 0600, reused for the same directory URL).
+    /// Default: one file per directory under $XDG_STATE_HOME/acmebox/accounts.
+    #[arg(long, value_name = "FILE")]
+    account: Option<PathBuf>,
+    /// A contact e-mail address for a new account.
+    #[arg(long, value_name = "ADDR")]
+    email: Option<String>,
+    /// http-01: write the responses into this web root (served by your web server).
+    #[arg(long, value_name = "DIR", conflicts_with = "standalone")]
+    webroot: Option<PathBuf>,
+    /// http-01 / tls-alpn-01: answer the challenges with a built-in server on this address.
+    #[arg(long, value_name = "ADDR")]
+    standalone: Option<SocketAddr>,
+    /// dns-01: the provider configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// dns-01: the provider to use from the configuration.
+    #[arg(long, value_name = "NAME")]
+    provider: Option<String>,
+    /// The certificate's key type: p256, p384, ed25519 or rsa2048.
+    #[arg(long, default_value = "p256", value_name = "TYPE")]
+    key_type: KeyType,
+}
+
+pub fn run(args: IssueArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(issue(args))
+}
+
+async fn issue(args: IssueArgs) -> anyhow::Result<()> {
+    let identifiers = args
+        .domains
+        .iter()
+        .map(|name| Identifier::parse(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let account_file = match &args.account {
+        Some(file) => file.clone(),
+        None => default_account_file(&args.directory)
+            .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
+    };
+    let mut options = AccountOptions::new(&args.directory, account_file);
+    if let Some(ca_cert) = &args.ca_cert {
+        options = options
+            .with_ca_cert(ca_cert)
+            .with_system_roots(args.system_roots);
+    }
+    if let Some(email) = &args.email {
+        options = options.with_email(email);
+    }
+
+    let progress = Progress::new();
+    let reporter = progress.clone();
+    let request = IssueRequest::new(identifiers, &args.out)
+        .with_key_type(args.key_type)
+        .with_progress(move |event| reporter.event(event));
+    request.check(args.challenge)?;
+    let handler = challenge_handler(&args).await?;
+    let presented = Presented::new();
+    let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+
+    let work = async {
+        let account = Account::load_or_create(&options).await?;
+        progress.line(&format!(
+            "account {} ({})",
+            account.id(),
+            if account.created() {
+                "registered"
+            } else {
+                "reused"
+            }
+        ));
+        account.issue(request, handler, &presented).await
+    };
+    let signal_name = tokio::select! {
+        result = work => {
+            progress.finish();
+            let issued = result?;
+            println!("{}", issued.paths().fullchain.display());
+            return Ok(());
+        }
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = sigterm.recv() => "SIGTERM",
+    };
+
+    // The issue future is gone; whatever it set up is still listed in `presented`.
+    progress.finish();
+    let pending = presented.len();
+    eprintln!("acmebox: {signal_name} received; cleaning up {pending} challenge response(s)");
+    let cleanup = tokio::select! {
+        result = presented.cleanup() => result,
+        _ = tokio::signal::ctrl_c() => bail!(abandoned(&presented)),
+        _ = sigterm.recv() => bail!(abandoned(&presented)),
+    };
+    match cleanup {
+        Ok(count) => {
+            bail!("interrupted by {signal_name}; cleaned up {count} challenge response(s)")
+        }
+        Err(err) => bail!("interrupted by {signal_name}; {err}"),
+    }
+}
+
+/// The one place a challenge type and its flags become a handler.
+async fn challenge_handler(args: &IssueArgs) -> anyhow::Result<SharedHandler> {
+    match (args.challenge, &args.webroot, args.standalone) {
+        (ChallengeType::Http01, Some(webroot), None) => {
+            Ok(Arc::new(FileHttpHandler::new(webroot.clone())))
+        }
+        (ChallengeType::Http01, None, Some(addr)) => {
+            Ok(Arc::new(Http01Responder::bind(addr).await?))
+        }
+        (ChallengeType::Http01, _, _) => {
+            bail!("http-01 needs either --webroot <dir> or --standalone <addr>")
+        }
+        (ChallengeType::TlsAlpn01, None, Some(addr)) => {
+            Ok(Arc::new(TlsAlpnResponder::bind(addr).await?))
+        }
+        (ChallengeType::TlsAlpn01, _, _) => {
+            bail!("tls-alpn-01 needs --standalone <addr> (and no --webroot)")
+        }
+        (ChallengeType::Dns01, _, _) => {
+            let (Some(_config), Some(_provider)) = (&args.config, &args.provider) else {
+                bail!("dns-01 needs --config <file> and --provider <name>");
+            };
+            // The sandboxed provider handler plugs in here as a `SharedHandler`.
+            bail!("dns-01 needs the sandbox provider support, which this build does not have yet")
+        }
+    }
+}
+
+fn abandoned(presented: &Presented) -> String {
+    let left: Vec<String> = presented
+        .challenges()
+        .iter()
+        .map(|c| format!("{} {}", c.kind, c.identifier))
+        .collect();
+    format!(
+        "cleanup abandoned by a second signal; these responses may still be published: {}",
+        left.join(", ")
+    )
+}
+
+/// Progress on stderr: one updating line on a terminal, plain lines otherwise.
+#[derive(Clone)]
+struct Progress {
+    terminal: bool,
+    dirty: Arc<Mutex<bool>>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            dirty: Arc::new(Mutex::new(false)),
+        }
+    }
+
+    fn event(&self, event: &IssueEvent) {
+        self.line(&event.to_string());
+    }
+
+    fn line(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(stderr, "\r\x1b[2K{text}");
+            let _ = stderr.flush();
+            *self.dirty.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        } else {
+            let _ = writeln!(stderr, "acmebox: {text}");
+        }
+    }
+
+    /// Ends the updating line, so that what follows starts on a line of its own.
+    fn finish(&self) {
+        let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+        if std::mem::take(&mut *dirty) {
+            eprintln!();
+        }
+    }
+}

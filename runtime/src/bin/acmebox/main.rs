@@ -1,0 +1,42 @@
+//! The `acmebox` command: the library's challenge core and sandbox, for scripts and ACME
+//! clients. Every subcommand parses its arguments, calls the library and prints.
+
+mod challenge_cmd;
+mod issue_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Answer ACME challenges natively and run DNS providers as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "acmebox", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute challenge responses: key authorizations, DNS-01 records, HTTP-01 resources,
+    /// TLS-ALPN-01 certificates.
+    #[command(subcommand)]
+    Challenge(challenge_cmd::ChallengeCommand),
+    /// Get a certificate from an ACME server, answering its challenges.
+    Issue(issue_cmd::IssueArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Challenge(cmd) => challenge_cmd::run(cmd),
+        Command::Issue(args) => issue_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("acmebox: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every check acmebox has: formatting, lints, unit, property, doc and integration tests.
+# Installs what it needs first, so it works on a fresh Debian machine with rustup.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test] %s\n' "$*" >&2; }
+
+need_rustup_component() {
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$1"; then
+        log "installing rustup component $1"
+        rustup component add "$1"
+    fi
+}
+
+need_rustup_component rustfmt
+need_rustup_component clippy
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    log "installing the wasm32-wasip2 target (guest providers and test fixtures build for it)"
+    rustup target add wasm32-wasip2
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "starting PowerDNS and Pebble on loopback"
+bash scripts/servers.sh start all
+trap 'bash scripts/servers.sh stop all' EXIT
+eval "$(bash scripts/servers.sh env)"
+
+log "cargo test"
+cargo test --workspace --locked --no-fail-fast

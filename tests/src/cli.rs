@@ -1,0 +1,51 @@
+//! The `acmebox` binary, for tests that run the command line end to end.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::repo_root;
+
+/// The `acmebox` binary of the profile the tests were built with, built once per test process
+/// with `cargo build -p acmebox --bin acmebox` (a no-op when it is up to date), so a test never
+/// runs a stale binary. Panics with cargo's output if the build fails.
+pub fn acmebox_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // The test binary lives in <target>/<profile>/deps/.
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let profile_dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the test binary is in <target>/<profile>/deps")
+            .to_path_buf();
+        let release = profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release");
+        let target_dir = profile_dir
+            .parent()
+            .expect("<target>/<profile>")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .current_dir(repo_root())
+            .args(["build", "--quiet", "-p", "acmebox", "--bin", "acmebox"])
+            .env("CARGO_TARGET_DIR", &target_dir);
+        if release {
+            build.arg("--release");
+        }
+        let out = build
+            .output()
+            .expect("running cargo build for the acmebox binary");
+        assert!(
+            out.status.success(),
+            "cargo build -p acmebox --bin acmebox failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = profile_dir.join("acmebox");
+        assert!(bin.is_file(), "{} was not built", bin.display());
+        bin
+    })
+    .clone()
+}
