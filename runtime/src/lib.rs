@@ -30,6 +30,7 @@
 
 pub mod challenge;
 pub mod client;
+pub mod egress;
 mod error;
 pub mod handlers;
 pub mod propagation;
