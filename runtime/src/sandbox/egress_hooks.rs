@@ -136,7 +136,9 @@ impl CallEgress {
         let https = scheme == "https";
         let host = uri.host().unwrap_or_default().to_owned();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let path = redact_query(uri.path_and_query().map_or("/", |p| p.as_str()));
+        let path = self
+            .redactor
+            .redact(&redact_query(uri.path_and_query().map_or("/", |p| p.as_str())));
         let mut record = AuditRecord {
             provider: self.provider.to_string(),
             method: parts.method.to_string(),
