@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::grant::check_resolved;
+use crate::egress::blocked_reason;
 
 /// How long connecting to an API may take (the call's deadline bounds it too).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,7 +66,7 @@ impl Resolve for VettingResolver {
                     message: format!("cannot resolve {host}: {e}"),
                 })?
                 .collect();
-            let vetted = check_resolved(&host, &found).map_err(|message| ResolveError {
+            let vetted = vet(&host, &found).map_err(|message| ResolveError {
                 denied: true,
                 message,
             })?;
@@ -87,4 +87,28 @@ pub(crate) fn find_resolve_error<'a>(
         cur = e.source();
     }
     None
+}
+
+/// Keeps the resolved addresses outside every blocked network. A name never reaches a blocked
+/// address, whatever the grant says: connections are pooled by name across providers, so only
+/// an IP-literal entry (checked per request) can open a blocked address, and only to the
+/// provider that was granted it.
+fn vet(host: &str, found: &[SocketAddr]) -> Result<Vec<SocketAddr>, String> {
+    let vetted: Vec<SocketAddr> = found
+        .iter()
+        .copied()
+        .filter(|a| blocked_reason(a.ip()).is_none())
+        .collect();
+    if !vetted.is_empty() {
+        return Ok(vetted);
+    }
+    match found.first() {
+        None => Err(format!("{host} did not resolve to any address")),
+        Some(a) => Err(format!(
+            "{host} resolves to {}, a {} address; grant the address itself (for example `http://{}`) to reach it",
+            a.ip(),
+            blocked_reason(a.ip()).unwrap_or("blocked"),
+            a.ip()
+        )),
+    }
 }

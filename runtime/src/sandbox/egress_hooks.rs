@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::client::find_resolve_error;
-use super::grant::Grant;
+use crate::egress::{Denial, Grant};
 use super::limits::Limits;
 use super::redact::Redactor;
 use super::report::{AuditRecord, Decision, LogLevel, LogRecord, LogSource, redact_query};
@@ -166,8 +166,8 @@ impl CallEgress {
             ))
         } else if scheme != "https" && scheme != "http" {
             Some(format!("{asked}: only http and https are supported"))
-        } else if let Err(why) = self.grant.check(https, &host, port) {
-            Some(format!("{asked} which {why}"))
+        } else if let Err(denial) = self.check_grant(&scheme, &uri) {
+            Some(denial.message(&self.provider))
         } else if header_bytes(&parts.headers) > self.limits.max_header_bytes {
             Some(format!(
                 "{asked} with {} bytes of headers, more than its limit of {}",
@@ -267,6 +267,20 @@ impl CallEgress {
 
     /// Records a denial and returns the error code the guest sees: the operator-facing message
     /// itself, so the provider can show it.
+    /// The grant's verdict on a request, before anything is resolved or sent. An IP-literal
+    /// target is vetted here too (a blocked address needs an entry naming it); a name is vetted
+    /// after resolution by the shared client's resolver, which never lets it reach a blocked
+    /// address.
+    fn check_grant(&self, scheme: &str, uri: &http::Uri) -> Result<(), Denial> {
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let target = self.grant.check_request(scheme, authority, path)?;
+        if let Some(ip) = target.literal_addr() {
+            self.grant.vet_addr(&target, ip)?;
+        }
+        Ok(())
+    }
+
     fn deny(&self, mut record: AuditRecord, started: Instant, message: String) -> HttpError {
         let message = self.redactor.redact(&message);
         record.decision = Decision::Denied;

@@ -12,7 +12,6 @@ mod capabilities;
 mod client;
 mod egress_hooks;
 mod engine;
-mod grant;
 mod handler;
 mod limits;
 mod provider;
@@ -29,7 +28,7 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 pub use cache::CacheStatus;
-pub use grant::{Grant, blocked_reason, check_resolved};
+use crate::egress::Grant;
 pub use handler::WasmDns01Handler;
 pub use limits::{
     DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES,
@@ -152,10 +151,7 @@ impl Sandbox {
                 actual: sha256,
             });
         }
-        let grant = Grant::parse(&spec.allow).map_err(|reason| Error::Config {
-            path: spec.component.clone(),
-            reason: format!("provider `{name}`: {reason}"),
-        })?;
+        let grant = Grant::parse(&spec.allow).map_err(|err| err.for_provider(&name))?;
         let (component, cache_status) = self.cache.load(&self.engine, &wasm, &sha256)?;
         let imports = component_imports(&self.engine, &component);
         if let Some(import) = imports

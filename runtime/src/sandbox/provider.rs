@@ -10,7 +10,7 @@ use wasmtime::Engine;
 use super::bindings::{ProviderPre, types};
 use super::capabilities::ConfigCtx;
 use super::egress_hooks::CallEgress;
-use super::grant::Grant;
+use crate::egress::Grant;
 use super::limits::{LimitExceeded, Limits};
 use super::redact::Redactor;
 use super::report::{CallReport, Operation};
