@@ -58,7 +58,11 @@ fn start() -> anyhow::Result<Servers> {
             .output()
             .with_context(|| format!("running {}", script.display()))?;
         if !out.status.success() {
-            bail!("{} acquire failed:\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{} acquire failed:\n{}",
+                script.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         // Once this test process is gone, release the servers: the last user stops them.
         let watchdog = format!(
@@ -76,14 +80,22 @@ fn start() -> anyhow::Result<Servers> {
     let out = Command::new("bash").arg(&script).arg("env").output()?;
     let mut env: HashMap<String, String> = std::env::vars().collect();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) else {
+        let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('='))
+        else {
             continue;
         };
-        env.entry(key.to_owned()).or_insert_with(|| value.trim_matches('\'').to_owned());
+        env.entry(key.to_owned())
+            .or_insert_with(|| value.trim_matches('\'').to_owned());
     }
-    let var = |name: &str| env.get(name).cloned().with_context(|| format!("{name} is not set"));
+    let var = |name: &str| {
+        env.get(name)
+            .cloned()
+            .with_context(|| format!("{name} is not set"))
+    };
     let port = |name: &str| -> anyhow::Result<u16> {
-        var(name)?.parse().with_context(|| format!("{name} is not a port"))
+        var(name)?
+            .parse()
+            .with_context(|| format!("{name} is not a port"))
     };
     Ok(Servers {
         pdns_api_url: var("ACMEBOX_PDNS_API_URL")?,

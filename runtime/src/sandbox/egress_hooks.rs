@@ -17,10 +17,10 @@ use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::client::find_resolve_error;
-use crate::egress::{Denial, Grant};
 use super::limits::Limits;
 use super::redact::Redactor;
 use super::report::{AuditRecord, Decision, LogLevel, LogRecord, LogSource, redact_query};
+use crate::egress::{Denial, Grant};
 
 type SendFuture = Box<
     dyn Future<
@@ -136,9 +136,9 @@ impl CallEgress {
         let https = scheme == "https";
         let host = uri.host().unwrap_or_default().to_owned();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let path = self
-            .redactor
-            .redact(&redact_query(uri.path_and_query().map_or("/", |p| p.as_str())));
+        let path = self.redactor.redact(&redact_query(
+            uri.path_and_query().map_or("/", |p| p.as_str()),
+        ));
         let mut record = AuditRecord {
             provider: self.provider.to_string(),
             method: parts.method.to_string(),

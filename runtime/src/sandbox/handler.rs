@@ -1,21 +1,52 @@
 //! DNS-01 through a sandboxed provider: the host computes the record natively, the guest only
 //! places and removes it.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::challenge::{Challenge, ChallengeType};
+use crate::handlers::{ChallengeHandler, async_trait};
 use crate::{Error, Result};
 
 use super::{CallReport, TxtRecord, WasmDnsProvider};
 
 /// A DNS-01 handler backed by a [`WasmDnsProvider`].
+///
+/// As a [`ChallengeHandler`] it keeps the report of every call (audit records and logs) for
+/// the caller to show: see [`WasmDns01Handler::take_reports`].
 #[derive(Debug, Clone)]
 pub struct WasmDns01Handler {
     provider: WasmDnsProvider,
+    reports: Arc<Mutex<Vec<CallReport>>>,
 }
 
 impl WasmDns01Handler {
     /// A handler publishing through `provider`, with the provider's configured TTL.
     pub fn new(provider: WasmDnsProvider) -> Self {
-        WasmDns01Handler { provider }
+        WasmDns01Handler {
+            provider,
+            reports: Arc::default(),
+        }
+    }
+
+    /// The reports of the calls made through [`ChallengeHandler`] so far, oldest first; the
+    /// list is emptied. A failed call's outcome holds its error message.
+    pub fn take_reports(&self) -> Vec<CallReport> {
+        std::mem::take(&mut *self.reports.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Keeps `report` and turns its outcome into the handler's result.
+    fn settle(&self, mut report: CallReport) -> Result<()> {
+        let outcome = std::mem::replace(&mut report.outcome, Ok(()));
+        if let Err(err) = &outcome {
+            report.outcome = Err(Error::Sandbox {
+                reason: err.to_string(),
+            });
+        }
+        self.reports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(report);
+        outcome
     }
 
     /// The provider behind this handler.
@@ -46,5 +77,22 @@ impl WasmDns01Handler {
     pub async fn cleanup(&self, challenge: &Challenge) -> Result<CallReport> {
         let record = self.record(challenge)?;
         Ok(self.provider.cleanup(&record).await)
+    }
+}
+
+#[async_trait]
+impl ChallengeHandler for WasmDns01Handler {
+    fn challenge_type(&self) -> ChallengeType {
+        ChallengeType::Dns01
+    }
+
+    async fn setup(&self, challenge: &Challenge) -> Result<()> {
+        let report = self.present(challenge).await?;
+        self.settle(report)
+    }
+
+    async fn cleanup(&self, challenge: &Challenge) -> Result<()> {
+        let report = WasmDns01Handler::cleanup(self, challenge).await?;
+        self.settle(report)
     }
 }

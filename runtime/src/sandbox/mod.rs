@@ -27,8 +27,8 @@ use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-pub use cache::CacheStatus;
 use crate::egress::Grant;
+pub use cache::CacheStatus;
 pub use handler::WasmDns01Handler;
 pub use limits::{
     DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES,

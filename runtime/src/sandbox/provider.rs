@@ -10,12 +10,12 @@ use wasmtime::Engine;
 use super::bindings::{ProviderPre, types};
 use super::capabilities::ConfigCtx;
 use super::egress_hooks::CallEgress;
-use crate::egress::Grant;
 use super::limits::{LimitExceeded, Limits};
 use super::redact::Redactor;
 use super::report::{CallReport, Operation};
 use super::state::{StoreState, new_store};
 use crate::config::ConfigValue;
+use crate::egress::Grant;
 use crate::{Error, Result};
 
 /// One DNS-01 TXT value to place or remove, as the host computed it.

@@ -81,11 +81,19 @@ mod tests {
 
     #[test]
     fn parts_of_a_secret_url_are_redacted() {
-        let r = Redactor::new(["http://127.0.0.1:8080/hunter2-s3cret/records?token=abcdefgh12".to_owned()]);
+        let r = Redactor::new([
+            "http://127.0.0.1:8080/hunter2-s3cret/records?token=abcdefgh12".to_owned(),
+        ]);
         let shown = r.redact("GET http://127.0.0.1:8080/hunter2-s3cret/records?[redacted] denied");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("/records?"), "short common parts stay readable: {shown}");
-        assert!(shown.contains("127.0.0.1:8080"), "the host stays readable: {shown}");
+        assert!(
+            shown.contains("/records?"),
+            "short common parts stay readable: {shown}"
+        );
+        assert!(
+            shown.contains("127.0.0.1:8080"),
+            "the host stays readable: {shown}"
+        );
         assert!(!r.redact("token=abcdefgh12").contains("abcdefgh12"));
     }
 }

@@ -11,15 +11,34 @@ fn powerdns_and_pebble_are_up() {
         .arg(format!("{}/zones/example.test.", s.pdns_api_url))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let zone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(zone["name"], "example.test.");
 
     let out = std::process::Command::new("curl")
-        .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert, &s.pebble_directory])
+        .args([
+            "-sS",
+            "--fail",
+            "--cacert",
+            &s.pebble_ca_cert,
+            &s.pebble_directory,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(dir["newOrder"].as_str().unwrap().starts_with("https://127.0.0.1:"));
+    assert!(
+        dir["newOrder"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:")
+    );
 }

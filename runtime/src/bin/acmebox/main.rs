@@ -3,6 +3,7 @@
 
 mod challenge_cmd;
 mod issue_cmd;
+mod sandbox_cmd;
 
 use std::process::ExitCode;
 
@@ -24,16 +25,19 @@ enum Command {
     Challenge(challenge_cmd::ChallengeCommand),
     /// Get a certificate from an ACME server, answering its challenges.
     Issue(issue_cmd::IssueArgs),
+    #[command(flatten)]
+    Sandbox(sandbox_cmd::SandboxCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Challenge(cmd) => challenge_cmd::run(cmd),
-        Command::Issue(args) => issue_cmd::run(args),
+        Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Issue(args) => issue_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("acmebox: {err:#}");
             ExitCode::FAILURE

@@ -43,8 +43,15 @@ pub struct CallArgs {
     key_authorization: String,
 }
 
-/// Runs a sandbox subcommand.
-pub async fn run(command: SandboxCommand) -> anyhow::Result<ExitCode> {
+/// Runs a sandbox subcommand on a runtime of its own.
+pub fn run(command: SandboxCommand) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run_async(command))
+}
+
+async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
     let (args, operation) = match command {
         SandboxCommand::Present(args) => (args, Operation::Present),
         SandboxCommand::Cleanup(args) => (args, Operation::Cleanup),
@@ -139,7 +146,10 @@ fn print_report(report: &CallReport) {
             a.bytes_sent,
             a.bytes_received,
             a.duration_ms,
-            a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            a.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         );
     }
     for l in &report.logs {
