@@ -50,7 +50,7 @@ esac
 ensure_packages() {
     local missing=() p
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *"ok installed"* ]] || missing+=("$p")
     done
     ((${#missing[@]} == 0)) && return 0
     local sudo=()
@@ -71,8 +71,11 @@ running() {
     [[ -s $1 ]] || return 1
     local pid
     pid=$(<"$1")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # No pipe into `grep -q` here: under pipefail its early exit can fail the check.
+    local cmdline
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmdline == *"$2"* ]]
 }
 
 # spawn PIDFILE LOG CMD...: starts CMD detached from our stdio and records its PID.

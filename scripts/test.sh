@@ -27,8 +27,8 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "starting PowerDNS and Pebble on loopback"
-bash scripts/servers.sh start all
 trap 'bash scripts/servers.sh stop all' EXIT
+bash scripts/servers.sh start all
 eval "$(bash scripts/servers.sh env)"
 
 log "cargo test"
