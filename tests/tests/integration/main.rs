@@ -2,6 +2,7 @@
 //! loopback, and wasm guest components built from source.
 
 mod issue;
+mod powerdns;
 mod propagation;
 mod sandbox;
 mod servers_smoke;

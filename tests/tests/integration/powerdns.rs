@@ -1,0 +1,439 @@
+//! The PowerDNS provider (`guest-providers/powerdns`) in the sandbox against the real PowerDNS:
+//! values coexist and are removed one at a time, errors arrive as the right variants, and the
+//! `acmebox` binary runs it from a config file.
+//!
+//! Every test works under its own name (test name and process id) and removes what it created,
+//! even when it fails.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use acmebox::Error;
+use acmebox::config::{ConfigValue, Secret};
+use acmebox::sandbox::{
+    CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
+};
+use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::guests::provider;
+use acmebox_tests::servers::servers;
+use serde_json::{Value, json};
+
+const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
+
+/// A domain under `example.test` no other test (in this process or another) uses.
+fn unique(test: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{test}-{}-{n}.example.test", std::process::id())
+}
+
+/// The PowerDNS webserver's origin, `http://127.0.0.1:PORT`: what `api_url` and the grant take.
+fn api_origin() -> String {
+    let url = &servers().pdns_api_url;
+    let end = url.find("/api/v1").unwrap_or(url.len());
+    url[..end].to_owned()
+}
+
+fn record(domain: &str, value: &str, zone: Option<&str>) -> TxtRecord {
+    TxtRecord {
+        domain: domain.to_owned(),
+        fqdn: format!("_acme-challenge.{domain}."),
+        value: value.to_owned(),
+        ttl: 60,
+        zone: zone.map(str::to_owned),
+    }
+}
+
+fn load(sandbox: &Sandbox, allow: &[String], api_key: &str) -> anyhow::Result<WasmDnsProvider> {
+    let mut spec = ProviderSpec::new("pdns", provider("acmebox-provider-powerdns")?);
+    spec.allow = allow.to_vec();
+    spec.config = BTreeMap::from([
+        ("api_url".to_owned(), ConfigValue::Plain(api_origin())),
+        (
+            "api_key".to_owned(),
+            ConfigValue::Secret(Secret::new(api_key)),
+        ),
+    ]);
+    Ok(sandbox.load(spec)?)
+}
+
+fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
+}
+
+fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        report.is_ok(),
+        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
+        report.operation,
+        report.error().map(ToString::to_string).unwrap_or_default(),
+        report.logs,
+        report.audit
+    );
+    Ok(())
+}
+
+/// The TXT values at `fqdn`, as the PowerDNS API has them (quotes removed), sorted.
+fn api_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
+    let s = servers();
+    let url = format!(
+        "{}/zones/example.test.?rrset_name={fqdn}&rrset_type=TXT",
+        s.pdns_api_url
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--max-time", "10"])
+        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key), &url])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "GET {url}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let zone: Value = serde_json::from_slice(&out.stdout)?;
+    let mut values: Vec<String> = zone["rrsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["name"] == fqdn && r["type"] == "TXT")
+        .flat_map(|r| r["records"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| {
+            r["content"]
+                .as_str()
+                .map(|c| c.trim_matches('"').to_owned())
+        })
+        .collect();
+    values.sort();
+    Ok(values)
+}
+
+/// The TXT values PowerDNS answers for `fqdn` over DNS, sorted.
+fn dns_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
+    let (host, port) = servers()
+        .pdns_dns
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("ACMEBOX_PDNS_DNS is not host:port"))?;
+    let out = Command::new("dig")
+        .args([
+            &format!("@{host}"),
+            "-p",
+            port,
+            "+short",
+            "+time=2",
+            "+tries=2",
+        ])
+        .args(["TXT", fqdn])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "dig failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().trim_matches('"').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    values.sort();
+    Ok(values)
+}
+
+fn sorted(values: &[&str]) -> Vec<String> {
+    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+    values.sort();
+    values
+}
+
+/// The TXT rrset a test may create; deleted through the API when the test ends, however it ends.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let s = servers();
+        let body = json!({ "rrsets": [{ "name": self.0, "type": "TXT", "changetype": "DELETE" }] });
+        let result = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "--max-time", "10", "-X", "PATCH"])
+            .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
+            .args(["-H", "Content-Type: application/json"])
+            .args(["--data-binary", &body.to_string()])
+            .arg(format!("{}/zones/example.test.", s.pdns_api_url))
+            .output();
+        match result {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!(
+                "cleanup of {}: {}",
+                self.0,
+                String::from_utf8_lossy(&out.stdout)
+            ),
+            Err(err) => eprintln!("cleanup of {}: cannot run curl: {err}", self.0),
+        }
+    }
+}
+
+#[tokio::test]
+async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let domain = unique("coexist");
+    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    // The apex without a zone (found through GET /zones), the wildcard with one.
+    let apex = record(&domain, APEX_VALUE, None);
+    let wildcard = record(&domain, WILDCARD_VALUE, Some("example.test."));
+
+    let report = pdns.present(&apex).await;
+    ensure_ok(&report)?;
+    anyhow::ensure!(
+        report
+            .audit
+            .iter()
+            .all(|a| a.decision == Decision::Allowed && a.status.is_some_and(|s| s < 300)),
+        "{:?}",
+        report.audit
+    );
+    assert_eq!(api_values(&apex.fqdn)?, [APEX_VALUE]);
+    assert_eq!(dns_values(&apex.fqdn)?, [APEX_VALUE]);
+
+    ensure_ok(&pdns.present(&wildcard).await)?;
+    let both = sorted(&[APEX_VALUE, WILDCARD_VALUE]);
+    assert_eq!(api_values(&apex.fqdn)?, both);
+    assert_eq!(dns_values(&apex.fqdn)?, both);
+
+    // Presenting again changes nothing and makes no PATCH.
+    let report = pdns.present(&wildcard).await;
+    ensure_ok(&report)?;
+    anyhow::ensure!(
+        report.audit.iter().all(|a| a.method == "GET"),
+        "{:?}",
+        report.audit
+    );
+    assert_eq!(api_values(&apex.fqdn)?, both);
+
+    ensure_ok(&pdns.cleanup(&apex).await)?;
+    assert_eq!(api_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(dns_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+
+    // Twice is fine; the second call finds nothing to remove.
+    ensure_ok(&pdns.cleanup(&apex).await)?;
+    assert_eq!(api_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+
+    ensure_ok(&pdns.cleanup(&wildcard).await)?;
+    assert!(api_values(&apex.fqdn)?.is_empty());
+    assert!(dns_values(&apex.fqdn)?.is_empty());
+    ensure_ok(&pdns.cleanup(&wildcard).await)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let domain = unique("never");
+    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let report = pdns.cleanup(&record(&domain, APEX_VALUE, None)).await;
+    ensure_ok(&report)?;
+    anyhow::ensure!(
+        report.audit.iter().all(|a| a.method == "GET"),
+        "{:?}",
+        report.audit
+    );
+    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], "not-the-key")?;
+    let domain = unique("badkey");
+    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    for zone in [None, Some("example.test.")] {
+        let report = pdns.present(&record(&domain, APEX_VALUE, zone)).await;
+        let error = report.error().map(ToString::to_string).unwrap_or_default();
+        assert!(
+            matches!(
+                report.error(),
+                Some(Error::ProviderFailed {
+                    error: ProviderError::Unauthorized(_),
+                    ..
+                })
+            ),
+            "zone {zone:?}: {error}"
+        );
+        assert!(!error.contains("not-the-key"), "{error}");
+    }
+    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_zone_is_zone_not_found() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    for zone in [None, Some("nowhere.test.")] {
+        let report = pdns
+            .present(&record("nowhere.test", APEX_VALUE, zone))
+            .await;
+        assert!(
+            matches!(
+                report.error(),
+                Some(Error::ProviderFailed {
+                    error: ProviderError::ZoneNotFound(_),
+                    ..
+                })
+            ),
+            "zone {zone:?}: {:?}",
+            report.error().map(ToString::to_string)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(
+        &sandbox,
+        &["https://dns.example.com".to_owned()],
+        &servers().pdns_api_key,
+    )?;
+    let domain = unique("denied");
+    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let report = pdns.present(&record(&domain, APEX_VALUE, None)).await;
+    let error = report.error().map(ToString::to_string).unwrap_or_default();
+    let origin = api_origin();
+    assert!(
+        error.contains(&format!(
+            "is not in its allow list; add `{origin}` to `allow` if that is intended"
+        )),
+        "{error}"
+    );
+    assert!(
+        matches!(
+            report.error(),
+            Some(Error::ProviderFailed {
+                error: ProviderError::Transport(_),
+                ..
+            })
+        ),
+        "{error}"
+    );
+    assert_eq!(report.audit.len(), 1, "{:?}", report.audit);
+    assert_eq!(report.audit[0].decision, Decision::Denied);
+    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let info = pdns.describe().await?;
+    assert_eq!(info.name, "powerdns");
+    assert_eq!(info.hosts, [api_origin()]);
+    assert_eq!(
+        (
+            info.propagation_timeout_secs,
+            info.polling_interval_secs,
+            info.sequential
+        ),
+        (60, 2, false)
+    );
+    let keys: Vec<_> = info
+        .config_keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.required, k.secret))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("api_url", true, false),
+            ("api_key", true, true),
+            ("server_id", false, false)
+        ]
+    );
+    // Without config it asks for nothing in particular.
+    let (info, _) = sandbox
+        .inspect(&provider("acmebox-provider-powerdns")?)
+        .await?;
+    assert!(info.hosts.is_empty(), "{:?}", info.hosts);
+    Ok(())
+}
+
+#[tokio::test]
+async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let component = provider("acmebox-provider-powerdns")?;
+    let config = dir.path().join("acmebox.toml");
+    let origin = api_origin();
+    std::fs::write(
+        &config,
+        format!(
+            "cache_dir = {cache}\n\n[providers.pdns]\ncomponent = {component}\nallow = [{origin}]\n\n\
+             [providers.pdns.config]\napi_url = {origin}\n\
+             api_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
+            cache = toml_string(&dir.path().join("cache").to_string_lossy()),
+            component = toml_string(&component.to_string_lossy()),
+            origin = toml_string(&origin),
+        ),
+    )?;
+    let domain = unique("cli");
+    let fqdn = format!("_acme-challenge.{domain}.");
+    let _cleanup = Cleanup(fqdn.clone());
+    let key = &servers().pdns_api_key;
+    let key_authorization =
+        "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+    let bin = acmebox_bin();
+    let run = |operation: &str| -> anyhow::Result<Value> {
+        let out = Command::new(&bin)
+            .arg(operation)
+            .args(["--config".as_ref(), config.as_os_str()])
+            .args(["--provider", "pdns", "--json", &domain, key_authorization])
+            .env("ACMEBOX_TEST_PDNS_KEY", key)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        anyhow::ensure!(
+            out.status.success(),
+            "acmebox {operation} failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        );
+        anyhow::ensure!(
+            !stdout.contains(key.as_str()) && !stderr.contains(key.as_str()),
+            "the API key leaked:\n{stdout}\n{stderr}"
+        );
+        Ok(serde_json::from_str(&stdout)?)
+    };
+
+    for operation in ["present", "cleanup"] {
+        let report = run(operation)?;
+        assert_eq!(report["outcome"], "ok", "{report:#}");
+        assert_eq!(report["operation"], operation, "{report:#}");
+        let audit = report["audit"].as_array().cloned().unwrap_or_default();
+        let patch: Vec<_> = audit.iter().filter(|a| a["method"] == "PATCH").collect();
+        assert_eq!(patch.len(), 1, "{report:#}");
+        assert_eq!(patch[0]["decision"], "allowed", "{report:#}");
+        assert_eq!(patch[0]["status"], 204, "{report:#}");
+        assert_eq!(patch[0]["host"], "127.0.0.1", "{report:#}");
+        assert!(
+            audit
+                .iter()
+                .all(|a| a["decision"] == "allowed" && a["status"].as_u64().is_some()),
+            "{report:#}"
+        );
+        let values = api_values(&fqdn)?;
+        if operation == "present" {
+            assert_eq!(values.len(), 1, "{values:?}");
+            assert_eq!(dns_values(&fqdn)?, values);
+        } else {
+            assert!(values.is_empty(), "{values:?}");
+        }
+    }
+    Ok(())
+}
+
+/// `s` as a TOML basic string.
+fn toml_string(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
