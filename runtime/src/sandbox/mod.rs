@@ -194,6 +194,7 @@ impl Sandbox {
             sha256,
             ttl: spec.ttl,
             cache_status,
+            name_locks: provider::NameLocks::default(),
         }))
     }
 

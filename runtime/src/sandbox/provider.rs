@@ -1,6 +1,6 @@
 //! A loaded provider and its calls: a fresh store per call, dropped after it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -185,6 +185,31 @@ pub(crate) struct Inner {
     pub(crate) sha256: String,
     pub(crate) ttl: u32,
     pub(crate) cache_status: super::CacheStatus,
+    /// One lock per record name: calls on the same name run one at a time.
+    pub(crate) name_locks: NameLocks,
+}
+
+/// Serialises `present` and `cleanup` calls on one record name. Providers change a TXT rrset
+/// by reading it and writing it back (most DNS APIs have no conditional update), so two calls
+/// on the apex and the wildcard of one domain at once could each drop the other's value.
+#[derive(Debug, Default)]
+pub(crate) struct NameLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl NameLocks {
+    /// Waits for the lock of `fqdn` (case-insensitive, trailing dot ignored).
+    async fn lock(&self, fqdn: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = fqdn.trim_end_matches('.').to_ascii_lowercase();
+        let lock = {
+            let mut map = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Forget locks nobody holds or waits for, so the map stays small.
+            map.retain(|_, lock| Arc::strong_count(lock) > 1);
+            map.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 impl std::fmt::Debug for WasmDnsProvider {
@@ -249,12 +274,14 @@ impl WasmDnsProvider {
 
     /// Places `record.value` at `record.fqdn`.
     pub async fn present(&self, record: &TxtRecord) -> CallReport {
+        let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
         self.call(Operation::Present, Call::Present(&wit)).await.0
     }
 
     /// Removes `record.value` from `record.fqdn`.
     pub async fn cleanup(&self, record: &TxtRecord) -> CallReport {
+        let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
         self.call(Operation::Cleanup, Call::Cleanup(&wit)).await.0
     }

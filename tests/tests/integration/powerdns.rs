@@ -225,6 +225,62 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
     Ok(())
 }
 
+/// Several values presented at one name at the same time all stay: the host runs calls on
+/// one name one at a time, since the provider reads the rrset and writes it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_presents_at_one_name_keep_every_value() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let domain = unique("concurrent");
+    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let values: Vec<String> = (0..6).map(|i| format!("{i}{}", &APEX_VALUE[1..])).collect();
+    let records: Vec<TxtRecord> = values
+        .iter()
+        .map(|v| record(&domain, v, Some("example.test.")))
+        .collect();
+    let reports = futures_join_all(records.iter().map(|r| pdns.present(r))).await;
+    for report in &reports {
+        ensure_ok(report)?;
+    }
+    let want = sorted(&values.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(api_values(&records[0].fqdn)?, want);
+    let reports = futures_join_all(records.iter().map(|r| pdns.cleanup(r))).await;
+    for report in &reports {
+        ensure_ok(report)?;
+    }
+    assert!(api_values(&records[0].fqdn)?.is_empty());
+    Ok(())
+}
+
+/// Runs futures concurrently on the current task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, slot) in set.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
 #[tokio::test]
 async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
