@@ -31,7 +31,8 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server on an ephemeral loopback port answering `status` with `body`.
-    pub async fn start(status: u16, body: &'static str) -> anyhow::Result<Self> {
+    pub async fn start(status: u16, body: impl Into<Arc<str>>) -> anyhow::Result<Self> {
+        let body: Arc<str> = body.into();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("cannot bind the test HTTP server to 127.0.0.1")?;
@@ -41,8 +42,9 @@ impl TestServer {
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sink = sink.clone();
+                let body = body.clone();
                 tokio::spawn(async move {
-                    let _ = serve(stream, status, body, sink).await;
+                    let _ = serve(stream, status, &body, sink).await;
                 });
             }
         });

@@ -408,3 +408,116 @@ async fn wasi_gives_no_files_and_no_environment() -> anyhow::Result<()> {
     assert!(text.contains("env vars: 0; args: 0"), "{text}");
     good_still_works(&sandbox).await
 }
+
+#[tokio::test]
+async fn requests_over_max_requests_are_denied() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let server = TestServer::start(200, "{}").await?;
+    let origin = server.origin();
+    let urls: Vec<String> = (1..=3).map(|i| format!("{origin}/{i}")).collect();
+    let mut s = spec(
+        "many",
+        fixture("fixture-ssrf")?,
+        std::slice::from_ref(&origin),
+        &[("urls", plain(urls.join(",")))],
+    );
+    s.limits.max_requests = 2;
+    let provider = sandbox.load(s)?;
+    let report = provider.present(&record()).await;
+    let denial = format!(
+        "provider `many` asked for {origin}/3 but has already made 2 requests in this call; \
+         raise `max_requests` if that is intended"
+    );
+    assert_eq!(
+        error_text(&report),
+        format!(
+            "provider `many` failed during present: {origin}/1 => status 200; \
+             {origin}/2 => status 200; {origin}/3 => transport-error: GET {origin}/3: {denial}"
+        )
+    );
+    assert_eq!(server.received().len(), 2);
+    let decisions: Vec<Decision> = report.audit.iter().map(|a| a.decision).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Allowed, Decision::Allowed, Decision::Denied]
+    );
+    assert_eq!(report.audit[2].reason.as_deref(), Some(denial.as_str()));
+    good_still_works(&sandbox).await
+}
+
+#[tokio::test]
+async fn request_body_over_its_limit_is_denied() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let server = TestServer::start(200, "{}").await?;
+    let origin = server.origin();
+    let mut s = spec(
+        "good",
+        fixture("fixture-good")?,
+        std::slice::from_ref(&origin),
+        &[
+            ("endpoint", plain(origin.clone())),
+            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+        ],
+    );
+    s.limits.max_request_body_bytes = 16;
+    let provider = sandbox.load(s)?;
+    let report = provider.present(&record()).await;
+    let denial = format!(
+        "provider `good` asked for {origin}/present with a request body larger than its limit \
+         of 16 bytes"
+    );
+    assert_eq!(
+        error_text(&report),
+        format!(
+            "provider `good` failed during present: transport error: POST {origin}/present: \
+             {denial}"
+        )
+    );
+    assert!(server.received().is_empty(), "the body left the host");
+    assert_eq!(report.audit.len(), 1);
+    assert_eq!(report.audit[0].decision, Decision::Denied);
+    assert_eq!(report.audit[0].reason.as_deref(), Some(denial.as_str()));
+    good_still_works(&sandbox).await
+}
+
+#[tokio::test]
+async fn response_body_over_its_limit_is_refused() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let server = TestServer::start(200, "x".repeat(64 * 1024)).await?;
+    let origin = server.origin();
+    let mut s = spec(
+        "good",
+        fixture("fixture-good")?,
+        std::slice::from_ref(&origin),
+        &[
+            ("endpoint", plain(origin.clone())),
+            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+        ],
+    );
+    s.limits.max_response_body_bytes = 1024;
+    let provider = sandbox.load(s)?;
+    let report = provider.present(&record()).await;
+    assert_eq!(
+        error_text(&report),
+        format!(
+            "provider `good` failed during present: transport error: POST {origin}/present: \
+             HttpResponseBodySize(Some(1024))"
+        )
+    );
+    assert_eq!(server.received().len(), 1);
+    let reason = format!(
+        "provider `good` asked for {origin}/present and got a response body larger than its \
+         limit of 1024 bytes"
+    );
+    assert_eq!(report.audit.len(), 1);
+    let audit = &report.audit[0];
+    assert_eq!(audit.decision, Decision::Allowed);
+    assert_eq!(audit.status, Some(200));
+    assert_eq!(audit.reason.as_deref(), Some(reason.as_str()));
+    assert!(
+        report.logs.iter().any(|l| l.message == reason),
+        "{:?}",
+        report.logs
+    );
+    good_still_works(&sandbox).await
+}
