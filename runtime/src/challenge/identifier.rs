@@ -154,23 +154,7 @@ fn check_host_name(name: &str) -> std::result::Result<(), String> {
         if label.is_empty() {
             return Err("it has an empty label (two dots in a row, or a leading dot)".into());
         }
-        if label.len() > MAX_LABEL_LEN {
-            return Err(format!(
-                "label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
-                label.len()
-            ));
-        }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        {
-            return Err(format!(
-                "label {label:?} contains {c:?}; host names use only letters, digits and '-'"
-            ));
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("label {label:?} starts or ends with '-'"));
-        }
+        check_label(label)?;
     }
     if name
         .rsplit('.')
@@ -180,6 +164,29 @@ fn check_host_name(name: &str) -> std::result::Result<(), String> {
         return Err(
             "the last label is all digits: that is neither a host name nor an IP address".into(),
         );
+    }
+    Ok(())
+}
+
+/// Checks one non-empty ASCII label: at most 63 characters of `a-z 0-9 -`, no hyphen at either
+/// end. The reason on failure.
+pub(crate) fn check_label(label: &str) -> std::result::Result<(), String> {
+    if label.len() > MAX_LABEL_LEN {
+        return Err(format!(
+            "label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
+            label.len()
+        ));
+    }
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "label {label:?} contains {c:?}; host names use only letters, digits and '-'"
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(format!("label {label:?} starts or ends with '-'"));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod jwk;
 mod key_authorization;
 pub mod tls_alpn01;
 
+pub(crate) use identifier::check_label;
 pub use identifier::{Identifier, normalize_domain};
 pub use jwk::{Jwk, Thumbprint};
 pub use key_authorization::{KeyAuthorization, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token};

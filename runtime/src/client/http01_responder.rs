@@ -112,7 +112,7 @@ impl ChallengeHandler for Http01Responder {
     }
 
     async fn setup(&self, challenge: &Challenge) -> Result<()> {
-        check_type("HTTP-01 responder", ChallengeType::Http01, challenge)?;
+        crate::handlers::ensure_type("HTTP-01 responder", ChallengeType::Http01, challenge)?;
         lock(&self.responses).insert(
             challenge.token.as_str().to_owned(),
             challenge.key_authorization.clone(),
@@ -121,7 +121,7 @@ impl ChallengeHandler for Http01Responder {
     }
 
     async fn cleanup(&self, challenge: &Challenge) -> Result<()> {
-        check_type("HTTP-01 responder", ChallengeType::Http01, challenge)?;
+        crate::handlers::ensure_type("HTTP-01 responder", ChallengeType::Http01, challenge)?;
         let mut responses = lock(&self.responses);
         // Remove only what this challenge published.
         if responses.get(challenge.token.as_str()) == Some(&challenge.key_authorization) {
@@ -129,23 +129,6 @@ impl ChallengeHandler for Http01Responder {
         }
         Ok(())
     }
-}
-
-/// Refuses a challenge of another type (the handlers' shared rule).
-pub(super) fn check_type(
-    handler: &'static str,
-    expected: ChallengeType,
-    challenge: &Challenge,
-) -> Result<()> {
-    if challenge.kind == expected {
-        return Ok(());
-    }
-    Err(Error::WrongChallengeType {
-        handler,
-        expected,
-        actual: challenge.kind,
-        identifier: challenge.identifier.to_string(),
-    })
 }
 
 fn lock(responses: &Responses) -> MutexGuard<'_, HashMap<String, KeyAuthorization>> {

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::http01_responder::{DEFAULT_MAX_CONNECTIONS, check_type};
+use super::http01_responder::DEFAULT_MAX_CONNECTIONS;
 use crate::challenge::tls_alpn01::{
     ACME_TLS_ALPN_PROTOCOL, CertificateOptions, generate, sni_name,
 };
@@ -112,7 +112,7 @@ impl ChallengeHandler for TlsAlpnResponder {
     }
 
     async fn setup(&self, challenge: &Challenge) -> Result<()> {
-        check_type("TLS-ALPN-01 responder", ChallengeType::TlsAlpn01, challenge)?;
+        crate::handlers::ensure_type("TLS-ALPN-01 responder", ChallengeType::TlsAlpn01, challenge)?;
         let identifier = challenge.identifier.clone();
         let key_authorization = challenge.key_authorization.clone();
         let options = self.options.clone();
@@ -132,7 +132,7 @@ impl ChallengeHandler for TlsAlpnResponder {
     }
 
     async fn cleanup(&self, challenge: &Challenge) -> Result<()> {
-        check_type("TLS-ALPN-01 responder", ChallengeType::TlsAlpn01, challenge)?;
+        crate::handlers::ensure_type("TLS-ALPN-01 responder", ChallengeType::TlsAlpn01, challenge)?;
         let name = sni_name(&challenge.identifier);
         let mut certificates = self.certificates.write();
         // Remove only what this challenge published.

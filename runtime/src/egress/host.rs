@@ -7,9 +7,6 @@ use super::Host;
 use super::blocked::{blocked_network_starts, blocked_reason, prefix_eq32, prefix_eq128};
 use crate::challenge::normalize_domain;
 
-/// The longest DNS label (RFC 1035 §2.3.4), checked for single-label names.
-const MAX_LABEL_LEN: usize = 63;
-
 /// The host part of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -165,24 +162,7 @@ fn check_label(label: &str) -> Result<(), String> {
     if label.is_empty() {
         return Err("the host name is empty".into());
     }
-    if label.len() > MAX_LABEL_LEN {
-        return Err(format!(
-            "label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
-            label.len()
-        ));
-    }
-    if let Some(c) = label
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(format!(
-            "label {label:?} contains {c:?}; host names use only letters, digits and '-'"
-        ));
-    }
-    if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("label {label:?} starts or ends with '-'"));
-    }
-    Ok(())
+    crate::challenge::check_label(label)
 }
 
 /// The network `addr/prefix_len` with the bits after the prefix cleared.

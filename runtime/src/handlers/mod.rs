@@ -130,8 +130,8 @@ pub trait ChallengeHandler: Send + Sync {
     }
 }
 
-/// Refuses a challenge of another type than `expected`.
-fn ensure_type(
+/// Refuses a challenge of another type than `expected` (every handler's first check).
+pub(crate) fn ensure_type(
     handler: &'static str,
     expected: ChallengeType,
     challenge: &Challenge,
