@@ -3,6 +3,7 @@
 # Installs what it needs first, so it works on a fresh Debian machine with rustup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 log() { printf '[test] %s\n' "$*" >&2; }
 
@@ -25,6 +26,14 @@ cargo fmt --all -- --check
 
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The guest workspaces build for wasm32-wasip2 (the tests build their components).
+for guests in guest-providers tests/fixtures; do
+    log "cargo fmt --check and clippy in $guests"
+    (cd "$guests" && cargo fmt --all -- --check &&
+        CARGO_TARGET_DIR="$root/target/wasm-guests" \
+            cargo clippy --release --locked --target wasm32-wasip2 -- -D warnings)
+done
 
 log "starting PowerDNS and Pebble on loopback"
 trap 'bash scripts/servers.sh stop all' EXIT
