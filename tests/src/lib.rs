@@ -1,6 +1,7 @@
 //! Helpers for acmebox's integration tests: the real servers they run against (PowerDNS and
 //! Pebble, started by the project's own `scripts/servers.sh`, on loopback only).
 
+pub mod certs;
 pub mod cli;
 pub mod guests;
 pub mod http_server;

@@ -21,6 +21,10 @@
 //! [`Resolver::effective_record`] does steps 1 and 2 for a [`Dns01Record`]: the name the
 //! provider must publish at and the zone it must publish in.
 //!
+//! [`DnsReadyCheck`] plugs step 4 into an issuance as the client's
+//! [`ReadyCheck`](crate::client::ReadyCheck): every challenge's value is waited for before the
+//! CA is asked to validate.
+//!
 //! # lego's options
 //!
 //! | lego | here |
@@ -57,12 +61,14 @@
 
 mod lookup;
 mod name;
+mod ready;
 mod wait;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use lookup::{Nameserver, Pool};
+pub use ready::{DnsReadyCheck, StatusFn};
 pub use wait::{PropagationReport, PropagationStatus, ServerState, ServerStatus};
 
 use crate::challenge::dns01::Dns01Record;

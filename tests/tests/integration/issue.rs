@@ -6,7 +6,6 @@
 //! validator connects to one HTTP-01 port and one TLS-ALPN-01 port, so the tests that listen on
 //! them hold [`PEBBLE_PORTS`] for their whole run.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,7 @@ use acmebox::client::{
 };
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler, async_trait};
 use acmebox::{Error, Phase};
+use acmebox_tests::certs::check_certificate;
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::servers::servers;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -76,69 +76,6 @@ fn recorder() -> (
     (events, move |event: &IssueEvent| {
         sink.lock().expect("the event list").push(event.clone())
     })
-}
-
-/// Checks the issued files: exactly `names` as SANs, a chain to the running Pebble's root
-/// (fetched now: Pebble makes a new root at every start), key.pem mode 0600.
-fn check_certificate(paths: &OutputPaths, names: &[&str]) {
-    let s = servers();
-    let pem = std::fs::read(&paths.cert).expect("cert.pem is readable");
-    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("cert.pem is PEM");
-    let cert = pem.parse_x509().expect("cert.pem is a certificate");
-    let sans: BTreeSet<String> = cert
-        .subject_alternative_name()
-        .expect("one subjectAltName extension")
-        .expect("the leaf has a subjectAltName")
-        .value
-        .general_names
-        .iter()
-        .map(|name| match name {
-            x509_parser::extensions::GeneralName::DNSName(dns) => dns.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect();
-    let want: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
-    assert_eq!(sans, want);
-
-    let tmp = tempfile::tempdir().expect("a temp dir");
-    let root = tmp.path().join("root.pem");
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert, "-o"])
-        .arg(&root)
-        .arg(format!("{}/roots/0", s.pebble_mgmt))
-        .output()
-        .expect("running curl");
-    assert!(
-        out.status.success(),
-        "fetching Pebble's root: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = std::process::Command::new("openssl")
-        .arg("verify")
-        .arg("-CAfile")
-        .arg(&root)
-        .arg("-untrusted")
-        .arg(&paths.chain)
-        .arg(&paths.cert)
-        .output()
-        .expect("running openssl");
-    assert!(
-        out.status.success(),
-        "openssl verify: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let fullchain = std::fs::read_to_string(&paths.fullchain).expect("fullchain.pem");
-    let cert = std::fs::read_to_string(&paths.cert).expect("cert.pem");
-    let chain = std::fs::read_to_string(&paths.chain).expect("chain.pem");
-    assert_eq!(fullchain, format!("{cert}{chain}"));
-    assert!(!chain.is_empty(), "Pebble sends an intermediate");
-    assert_eq!(mode(&paths.key), 0o600);
-    assert!(
-        std::fs::read_to_string(&paths.key)
-            .expect("key.pem")
-            .starts_with("-----BEGIN PRIVATE KEY-----")
-    );
 }
 
 fn kinds(events: &[IssueEvent]) -> Vec<&'static str> {

@@ -2,6 +2,7 @@
 //! loopback, and wasm guest components built from source.
 
 mod issue;
+mod issue_dns;
 mod powerdns;
 mod propagation;
 mod sandbox;

@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 use acmebox::challenge::tls_alpn01::KeyType;
 use acmebox::challenge::{ChallengeType, Identifier};
 use acmebox::client::{
-    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, SharedHandler,
-    TlsAlpnResponder, default_account_file,
+    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, ReadyCheck,
+    SharedHandler, TlsAlpnResponder, default_account_file,
 };
+use acmebox::config::Config;
 use acmebox::handlers::FileHttpHandler;
+use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
+use acmebox::sandbox::{Decision, Sandbox, WasmDns01Handler};
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -57,6 +60,17 @@ pub struct IssueArgs {
     /// dns-01: the provider to use from the configuration.
     #[arg(long, value_name = "NAME")]
     provider: Option<String>,
+    /// dns-01: the recursive resolver (ip:port) for CNAME, zone and nameserver lookups;
+    /// repeat for more. Default: the system's.
+    #[arg(long = "resolver", value_name = "ADDR")]
+    resolvers: Vec<SocketAddr>,
+    /// dns-01: poll this server (ip:port) for the TXT values instead of the zone's
+    /// nameservers; repeat for more. It must be authoritative for the zone.
+    #[arg(long = "authoritative", value_name = "ADDR")]
+    authoritative: Vec<SocketAddr>,
+    /// dns-01: the port the zone's nameservers are polled on (53 unless set).
+    #[arg(long, value_name = "PORT", conflicts_with = "authoritative")]
+    nameserver_port: Option<u16>,
     /// The certificate's key type: p256, p384, ed25519 or rsa2048.
     #[arg(long, default_value = "p256", value_name = "TYPE")]
     key_type: KeyType,
@@ -93,11 +107,28 @@ async fn issue(args: IssueArgs) -> anyhow::Result<()> {
 
     let progress = Progress::new();
     let reporter = progress.clone();
-    let request = IssueRequest::new(identifiers, &args.out)
+    let mut request = IssueRequest::new(identifiers, &args.out)
         .with_key_type(args.key_type)
         .with_progress(move |event| reporter.event(event));
     request.check(args.challenge)?;
-    let handler = challenge_handler(&args).await?;
+    let answering = challenge_handler(&args, &progress).await?;
+    if let Some(check) = answering.ready_check {
+        request = request.with_ready_check(check);
+    }
+    let result = run_issue(request, options, answering.handler, &progress).await;
+    // Success or not, show every request the provider made.
+    if let Some(dns) = &answering.dns {
+        print_audit(dns);
+    }
+    result
+}
+
+async fn run_issue(
+    request: IssueRequest,
+    options: AccountOptions,
+    handler: SharedHandler,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let presented = Presented::new();
     let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
 
@@ -142,30 +173,126 @@ async fn issue(args: IssueArgs) -> anyhow::Result<()> {
     }
 }
 
+/// How the challenges get answered: the handler, and for dns-01 the propagation check and
+/// the provider whose requests are audited.
+struct Answering {
+    handler: SharedHandler,
+    ready_check: Option<Arc<dyn ReadyCheck>>,
+    dns: Option<WasmDns01Handler>,
+}
+
+impl Answering {
+    fn plain(handler: SharedHandler) -> Self {
+        Answering {
+            handler,
+            ready_check: None,
+            dns: None,
+        }
+    }
+}
+
 /// The one place a challenge type and its flags become a handler.
-async fn challenge_handler(args: &IssueArgs) -> anyhow::Result<SharedHandler> {
+async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Result<Answering> {
     match (args.challenge, &args.webroot, args.standalone) {
-        (ChallengeType::Http01, Some(webroot), None) => {
-            Ok(Arc::new(FileHttpHandler::new(webroot.clone())))
-        }
-        (ChallengeType::Http01, None, Some(addr)) => {
-            Ok(Arc::new(Http01Responder::bind(addr).await?))
-        }
+        (ChallengeType::Http01, Some(webroot), None) => Ok(Answering::plain(Arc::new(
+            FileHttpHandler::new(webroot.clone()),
+        ))),
+        (ChallengeType::Http01, None, Some(addr)) => Ok(Answering::plain(Arc::new(
+            Http01Responder::bind(addr).await?,
+        ))),
         (ChallengeType::Http01, _, _) => {
             bail!("http-01 needs either --webroot <dir> or --standalone <addr>")
         }
-        (ChallengeType::TlsAlpn01, None, Some(addr)) => {
-            Ok(Arc::new(TlsAlpnResponder::bind(addr).await?))
-        }
+        (ChallengeType::TlsAlpn01, None, Some(addr)) => Ok(Answering::plain(Arc::new(
+            TlsAlpnResponder::bind(addr).await?,
+        ))),
         (ChallengeType::TlsAlpn01, _, _) => {
             bail!("tls-alpn-01 needs --standalone <addr> (and no --webroot)")
         }
+        (ChallengeType::Dns01, None, None) => dns_provider(args, progress).await,
         (ChallengeType::Dns01, _, _) => {
-            let (Some(_config), Some(_provider)) = (&args.config, &args.provider) else {
-                bail!("dns-01 needs --config <file> and --provider <name>");
+            bail!("dns-01 answers through a provider: drop --webroot and --standalone")
+        }
+    }
+}
+
+/// dns-01: the configured provider in the sandbox, publishing at the effective record, and a
+/// check that every authoritative server serves each value, timed as the provider suggests.
+async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<Answering> {
+    let (Some(config), Some(name)) = (&args.config, &args.provider) else {
+        bail!("dns-01 needs --config <file> and --provider <name>");
+    };
+    let config = Config::load(config)?;
+    let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
+
+    let mut options = PropagationOptions::default();
+    if !args.resolvers.is_empty() {
+        options = options.with_resolvers(args.resolvers.clone());
+    }
+    if !args.authoritative.is_empty() {
+        options = options.with_authoritative_servers(args.authoritative.clone());
+    }
+    if let Some(port) = args.nameserver_port {
+        options = options.with_nameserver_port(port);
+    }
+    match provider.describe().await {
+        Ok(info) => {
+            options = options
+                .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
+        }
+        Err(err) => progress.line(&format!(
+            "{err}; using the default propagation timeout and polling interval"
+        )),
+    }
+    let resolver = Resolver::new(options)?;
+
+    let dns = WasmDns01Handler::new(provider).with_resolver(resolver.clone());
+    let reporter = progress.clone();
+    let check = DnsReadyCheck::new(resolver).with_progress(move |status| {
+        reporter.line(&status.to_string());
+    });
+    Ok(Answering {
+        handler: Arc::new(dns.clone()),
+        ready_check: Some(Arc::new(check)),
+        dns: Some(dns),
+    })
+}
+
+/// One line per HTTP request the provider made or tried, oldest first.
+fn print_audit(dns: &WasmDns01Handler) {
+    let reports = dns.take_reports();
+    let provider = dns.provider().name();
+    if reports.iter().all(|report| report.audit.is_empty()) {
+        eprintln!("acmebox: audit: provider `{provider}` made no HTTP request");
+        return;
+    }
+    for report in &reports {
+        for record in &report.audit {
+            let decision = match record.decision {
+                Decision::Allowed => "allowed",
+                Decision::Denied => "denied",
             };
-            // The sandboxed provider handler plugs in here as a `SharedHandler`.
-            bail!("dns-01 needs the sandbox provider support, which this build does not have yet")
+            let status = record
+                .status
+                .map_or_else(|| "-".to_owned(), |status| status.to_string());
+            let reason = record
+                .reason
+                .as_deref()
+                .map(|reason| format!(" ({reason})"))
+                .unwrap_or_default();
+            eprintln!(
+                "acmebox: audit: {} {} {} {}://{}:{}{} {decision} {status} sent {} B, received {} B, {} ms{reason}",
+                record.provider,
+                report.operation,
+                record.method,
+                record.scheme,
+                record.host,
+                record.port,
+                record.path,
+                record.bytes_sent,
+                record.bytes_received,
+                record.duration_ms,
+            );
         }
     }
 }

@@ -1,0 +1,452 @@
+//! DNS-01 end to end: a certificate for a name and its wildcard from the real Pebble, the TXT
+//! values published by the PowerDNS provider component in the sandbox, each checked on the
+//! authoritative server before validation, and removed afterwards. Through the library and
+//! through `acmebox issue`; with a CNAME into another zone; and with a wrong API key.
+//!
+//! Every test uses its own names (`<test>-<pid>-<n>.example.test`) and temp dirs, and checks
+//! through the PowerDNS API that no `_acme-challenge` TXT rrset is left.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use acmebox::Error;
+use acmebox::challenge::Identifier;
+use acmebox::client::{Account, AccountOptions, IssueEvent, IssueRequest, OutputPaths, Presented};
+use acmebox::config::Config;
+use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
+use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Handler};
+use acmebox_tests::certs::check_certificate;
+use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::guests::provider;
+use acmebox_tests::servers::servers;
+use serde_json::{Value, json};
+
+/// The environment variable the CLI test's config reads the API key from.
+const API_KEY_VAR: &str = "ACMEBOX_TEST_PDNS_API_KEY";
+
+/// A fresh name under example.test.
+fn unique(test: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{test}-{}-{n}.example.test", std::process::id())
+}
+
+/// PowerDNS's DNS listener: the tests' resolver and the authoritative server polled.
+fn pdns_dns() -> SocketAddr {
+    servers()
+        .pdns_dns
+        .parse()
+        .expect("ACMEBOX_PDNS_DNS is host:port")
+}
+
+/// The PowerDNS webserver's base URL (`http://127.0.0.1:PORT`), as the provider wants it.
+fn pdns_base_url() -> String {
+    let api = &servers().pdns_api_url;
+    let Some(base) = api.split("/api/").next() else {
+        panic!("unexpected PowerDNS API URL {api}");
+    };
+    base.to_owned()
+}
+
+/// The component of the PowerDNS provider, built once per test process.
+async fn powerdns_component() -> PathBuf {
+    tokio::task::spawn_blocking(|| provider("acmebox-provider-powerdns"))
+        .await
+        .expect("the build task")
+        .expect("the powerdns provider builds")
+}
+
+/// Writes `acmebox.toml` in `dir` for provider `pdns`, its API key read as `api_key_source`
+/// (a TOML inline table such as `{ env = "...", secret = true }`).
+fn write_config(dir: &Path, component: &Path, api_key_source: &str) -> PathBuf {
+    let path = dir.join("acmebox.toml");
+    let base = pdns_base_url();
+    let text = format!(
+        r#"cache_dir = "cache"
+
+[providers.pdns]
+component = {component:?}
+allow = [{base:?}]
+ttl = 60
+
+[providers.pdns.config]
+api_url = {base:?}
+server_id = "localhost"
+api_key = {api_key_source}
+"#,
+        component = component.display().to_string(),
+    );
+    std::fs::write(&path, text).expect("writing acmebox.toml");
+    path
+}
+
+/// A config whose API key is read from a file. The library tests use a file, not an
+/// environment variable: tests share the process's environment and run at the same time.
+fn config_with_key_file(dir: &Path, component: &Path, key: &str) -> PathBuf {
+    std::fs::write(dir.join("pdns-api-key"), key).expect("writing the key file");
+    write_config(
+        dir,
+        component,
+        r#"{ file = "pdns-api-key", secret = true }"#,
+    )
+}
+
+fn account_options(dir: &Path) -> AccountOptions {
+    let s = servers();
+    AccountOptions::new(&s.pebble_directory, dir.join("account.json"))
+        .with_ca_cert(&s.pebble_ca_cert)
+}
+
+/// What the CLI does, through the library: the provider from the config, publishing at the
+/// effective record, and a ready check polling PowerDNS with the provider's timing.
+async fn dns_setup(config: &Path) -> (WasmDns01Handler, DnsReadyCheck) {
+    let config = Config::load(config).expect("the config loads");
+    let spec = config.provider_spec("pdns").expect("provider pdns");
+    let provider = Sandbox::new(config.cache_dir())
+        .expect("a sandbox")
+        .load(spec)
+        .expect("the provider loads");
+    let info = provider
+        .describe()
+        .await
+        .expect("the provider describes itself");
+    let options = PropagationOptions::default()
+        .with_resolvers(vec![pdns_dns()])
+        .with_authoritative_servers(vec![pdns_dns()])
+        .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
+    let resolver = Resolver::new(options).expect("valid propagation options");
+    let handler = WasmDns01Handler::new(provider).with_resolver(resolver.clone());
+    (handler, DnsReadyCheck::new(resolver))
+}
+
+/// The TXT values PowerDNS holds at `name` in `zone`, read through its API.
+fn txt_values(zone: &str, name: &str) -> Vec<String> {
+    let s = servers();
+    let url = format!(
+        "{}/zones/{zone}?rrset_name={name}&rrset_type=TXT",
+        s.pdns_api_url
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--max-time", "10"])
+        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
+        .arg(&url)
+        .output()
+        .expect("running curl");
+    assert!(
+        out.status.success(),
+        "GET {url}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zone: Value = serde_json::from_slice(&out.stdout).expect("the API answers JSON");
+    zone["rrsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rrset| rrset["type"] == "TXT" && rrset["name"] == name)
+        .flat_map(|rrset| rrset["records"].as_array().cloned().unwrap_or_default())
+        .filter_map(|record| record["content"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Fails if PowerDNS still holds a TXT value at `_acme-challenge.<name>.` in `zone`.
+fn assert_nothing_left(zone: &str, name: &str) {
+    let record = format!("_acme-challenge.{name}.");
+    let left = txt_values(zone, &record);
+    assert!(left.is_empty(), "{record} still holds {left:?}");
+}
+
+/// Sets (or, with `None`, deletes) the CNAME at `name` in `zone`.
+fn set_cname(zone: &str, name: &str, target: Option<&str>) {
+    let s = servers();
+    let rrset = match target {
+        Some(target) => json!({
+            "name": name, "type": "CNAME", "ttl": 60, "changetype": "REPLACE",
+            "records": [{ "content": target, "disabled": false }],
+        }),
+        None => json!({ "name": name, "type": "CNAME", "changetype": "DELETE" }),
+    };
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--max-time", "10", "-X", "PATCH"])
+        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["--data-binary", &json!({ "rrsets": [rrset] }).to_string()])
+        .arg(format!("{}/zones/{zone}", s.pdns_api_url))
+        .output()
+        .expect("running curl");
+    assert!(
+        out.status.success(),
+        "PATCH {name} CNAME: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Removes a CNAME when dropped, so a failing test leaves none behind.
+struct CnameGuard(&'static str, String);
+
+impl Drop for CnameGuard {
+    fn drop(&mut self) {
+        set_cname(self.0, &self.1, None);
+    }
+}
+
+fn ids(names: &[&str]) -> Vec<Identifier> {
+    names
+        .iter()
+        .map(|name| Identifier::parse(name).expect("a valid test identifier"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_issues_a_wildcard_through_the_powerdns_provider() {
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = &servers().pdns_api_key;
+    let config = config_with_key_file(tmp.path(), &component, key);
+    let (handler, check) = dns_setup(&config).await;
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let sink = statuses.clone();
+    let check = check
+        .with_progress(move |status| sink.lock().expect("the status list").push(status.clone()));
+
+    let name = unique("dns-lib");
+    let wildcard = format!("*.{name}");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let request = IssueRequest::new(ids(&[&name, &wildcard]), tmp.path().join("out"))
+        .with_ready_check(Arc::new(check))
+        .with_progress(move |event| sink.lock().expect("the event list").push(event.clone()));
+    let account = Account::load_or_create(&account_options(tmp.path()))
+        .await
+        .unwrap();
+    let presented = Presented::new();
+    let issued = account
+        .issue(request, Arc::new(handler.clone()), &presented)
+        .await
+        .unwrap();
+
+    check_certificate(issued.paths(), &[&name, &wildcard]);
+    assert!(presented.is_empty());
+    assert_nothing_left("example.test.", &name);
+    let events = events.lock().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| matches!(event, IssueEvent::CheckingReady { challenges: 2 })),
+        "{events:?}"
+    );
+    // Both values were seen at the one name before validation.
+    let statuses = statuses.lock().unwrap();
+    let record = format!("_acme-challenge.{name}.");
+    let complete: Vec<_> = statuses.iter().filter(|s| s.is_complete()).collect();
+    assert_eq!(complete.len(), 2, "{statuses:#?}");
+    assert!(complete.iter().all(|s| s.fqdn == record), "{statuses:#?}");
+
+    // Two presents and two cleanups, each a read and a write of the PowerDNS API, all allowed;
+    // the key never shows.
+    let reports = handler.take_reports();
+    let operations: Vec<Operation> = reports.iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            Operation::Present,
+            Operation::Present,
+            Operation::Cleanup,
+            Operation::Cleanup
+        ]
+    );
+    for report in &reports {
+        assert!(report.is_ok(), "{report:?}");
+        assert!(!report.audit.is_empty(), "{report:?}");
+        for record in &report.audit {
+            assert_eq!(record.decision, Decision::Allowed, "{record:?}");
+            assert_eq!(record.provider, "pdns");
+            assert!(
+                record
+                    .path
+                    .starts_with("/api/v1/servers/localhost/zones/example.test."),
+                "{record:?}"
+            );
+            assert!(
+                record.status.is_some_and(|s| (200..300).contains(&s)),
+                "{record:?}"
+            );
+        }
+    }
+    let shown = format!("{reports:?}{}", serde_json::to_string(&reports).unwrap());
+    assert!(!shown.contains(key.as_str()), "the API key leaked: {shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_presents_where_the_cname_points() {
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_with_key_file(tmp.path(), &component, &servers().pdns_api_key);
+    let (handler, check) = dns_setup(&config).await;
+
+    // _acme-challenge.<name>.example.test. -> _acme-challenge.<label>.delegated.test.
+    let name = unique("dns-cname");
+    let label = name.trim_end_matches(".example.test");
+    let owner = format!("_acme-challenge.{name}.");
+    let target = format!("_acme-challenge.{label}.delegated.test.");
+    set_cname("example.test.", &owner, Some(&target));
+    let _cname = CnameGuard("example.test.", owner.clone());
+
+    let request =
+        IssueRequest::new(ids(&[&name]), tmp.path().join("out")).with_ready_check(Arc::new(check));
+    let account = Account::load_or_create(&account_options(tmp.path()))
+        .await
+        .unwrap();
+    let presented = Presented::new();
+    let issued = account
+        .issue(request, Arc::new(handler.clone()), &presented)
+        .await
+        .unwrap();
+    check_certificate(issued.paths(), &[&name]);
+
+    // The provider wrote into delegated.test., never at the CNAME's owner.
+    let reports = handler.take_reports();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    for record in reports.iter().flat_map(|r| &r.audit) {
+        assert!(record.path.contains("/zones/delegated.test."), "{record:?}");
+    }
+    assert!(txt_values("delegated.test.", &target).is_empty());
+    assert!(txt_values("example.test.", &owner).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_with_a_wrong_api_key_fails_as_unauthorized_and_leaves_nothing() {
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_with_key_file(tmp.path(), &component, "not-the-api-key");
+    let (handler, check) = dns_setup(&config).await;
+    let name = unique("dns-badkey");
+    let wildcard = format!("*.{name}");
+    let request = IssueRequest::new(ids(&[&name, &wildcard]), tmp.path().join("out"))
+        .with_ready_check(Arc::new(check));
+    let account = Account::load_or_create(&account_options(tmp.path()))
+        .await
+        .unwrap();
+    let presented = Presented::new();
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        account.issue(request, Arc::new(handler.clone()), &presented),
+    )
+    .await
+    .expect("a refused key fails at once, with no waiting")
+    .unwrap_err();
+
+    // The error that ended the issuance is the provider's unauthorized, whatever cleanup said.
+    let original = match &err {
+        Error::Cleanup {
+            original: Some(original),
+            ..
+        } => original.as_ref(),
+        other => other,
+    };
+    let Error::ProviderFailed {
+        provider,
+        operation: Operation::Present,
+        error: ProviderError::Unauthorized(_),
+    } = original
+    else {
+        panic!("expected the provider's unauthorized error, got {err}");
+    };
+    assert_eq!(provider, "pdns");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("provider `pdns` failed during present: unauthorized"),
+        "{message}"
+    );
+    assert!(!message.contains("not-the-api-key"), "{message}");
+
+    assert!(presented.is_empty());
+    assert!(!tmp.path().join("out").exists());
+    assert_nothing_left("example.test.", &name);
+    let reports = handler.take_reports();
+    let statuses: Vec<Option<u16>> = reports
+        .iter()
+        .flat_map(|r| &r.audit)
+        .map(|a| a.status)
+        .collect();
+    assert!(!statuses.is_empty(), "{reports:?}");
+    assert!(statuses.iter().all(|s| *s == Some(401)), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_issues_with_dns01_and_prints_the_audit() {
+    let bin = tokio::task::spawn_blocking(acmebox_bin).await.unwrap();
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &component,
+        &format!("{{ env = {API_KEY_VAR:?}, secret = true }}"),
+    );
+    let s = servers();
+    let name = unique("dns-cli");
+    let wildcard = format!("*.{name}");
+    let out = tokio::process::Command::new(&bin)
+        .args([
+            "issue",
+            "-d",
+            &name,
+            "-d",
+            &wildcard,
+            "--challenge",
+            "dns-01",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .args(["--provider", "pdns"])
+        .args(["--resolver", &s.pdns_dns, "--authoritative", &s.pdns_dns])
+        .args([
+            "--directory",
+            &s.pebble_directory,
+            "--ca-cert",
+            &s.pebble_ca_cert,
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .arg("--account")
+        .arg(tmp.path().join("account.json"))
+        .env(API_KEY_VAR, &s.pdns_api_key)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), out)
+        .await
+        .expect("acmebox issue timed out")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "acmebox issue failed:\n{stderr}");
+    let paths = OutputPaths::in_dir(&tmp.path().join("out"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        paths.fullchain.display().to_string()
+    );
+    check_certificate(&paths, &[&name, &wildcard]);
+    assert_nothing_left("example.test.", &name);
+
+    let zone_url = format!(
+        "{}/api/v1/servers/localhost/zones/example.test.",
+        pdns_base_url()
+    );
+    for line in [
+        "checking that 2 response(s) are visible".to_owned(),
+        format!("_acme-challenge.{name}. TXT"),
+        "1 of 1 servers serve it".to_owned(),
+        "cleaned up 2".to_owned(),
+        format!("audit: pdns present GET {zone_url}"),
+        format!("audit: pdns present PATCH {zone_url} allowed 204"),
+        format!("audit: pdns cleanup PATCH {zone_url} allowed 204"),
+    ] {
+        assert!(stderr.contains(&line), "stderr lacks {line:?}:\n{stderr}");
+    }
+    assert!(!stderr.contains(s.pdns_api_key.as_str()), "{stderr}");
+}
