@@ -78,6 +78,11 @@ running() {
     [[ $cmdline == *"$2"* ]]
 }
 
+# alive PIDFILE: the recorded process still exists. For the start-up wait only: right after
+# the fork, before the exec, its command line is still this script's, so `running` cannot be
+# used yet.
+alive() { kill -0 "$(<"$1")" 2>/dev/null; }
+
 # spawn PIDFILE LOG CMD...: starts CMD detached from our stdio and records its PID.
 spawn() {
     local pidfile=$1 log=$2
@@ -159,7 +164,7 @@ EOF
         local i
         for ((i = 0; i < 200; i++)); do
             pdns_call GET "" >/dev/null 2>&1 && break
-            running "$pdns_dir/pid" pdns_server || { tail -n 20 "$logs/pdns.log" >&2; die "pdns_server exited while starting"; }
+            alive "$pdns_dir/pid" || { tail -n 20 "$logs/pdns.log" >&2; die "pdns_server exited while starting"; }
             sleep 0.1
         done
         pdns_call GET "" >/dev/null || die "the PowerDNS API did not answer at $pdns_api (log: $logs/pdns.log)"
@@ -235,7 +240,7 @@ EOF
         local i
         for ((i = 0; i < 200; i++)); do
             curl -s --fail --max-time 2 --cacert "$tls/ca.pem" -o /dev/null "$pebble_dir_url" && break
-            running "$pebble_dir/pid" pebble || { tail -n 20 "$logs/pebble.log" >&2; die "pebble exited while starting"; }
+            alive "$pebble_dir/pid" || { tail -n 20 "$logs/pebble.log" >&2; die "pebble exited while starting"; }
             sleep 0.1
         done
         curl -s --fail --max-time 2 --cacert "$tls/ca.pem" -o /dev/null "$pebble_dir_url" \
