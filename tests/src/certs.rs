@@ -78,3 +78,30 @@ fn mode(path: &Path) -> u32 {
         .mode()
         & 0o777
 }
+
+/// Runs a prepared `acmebox issue` command (two minutes at most) that writes into `out_dir`:
+/// asserts it succeeded and printed the full chain's path on stdout, checks the certificate
+/// for exactly `names` with [`check_certificate`], and returns what it wrote on stderr.
+pub async fn run_issue(
+    mut command: tokio::process::Command,
+    out_dir: &Path,
+    names: &[&str],
+) -> String {
+    let out = command
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
+        .await
+        .expect("acmebox issue timed out")
+        .expect("acmebox issue runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "acmebox issue failed:\n{stderr}");
+    let paths = OutputPaths::in_dir(out_dir);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        paths.fullchain.display().to_string()
+    );
+    check_certificate(&paths, names);
+    stderr
+}

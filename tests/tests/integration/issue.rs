@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use acmebox::challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization, Thumbprint};
 use acmebox::client::{
-    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, OutputPaths, Presented,
-    SharedHandler, TlsAlpnResponder,
+    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, SharedHandler,
+    TlsAlpnResponder,
 };
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler, async_trait};
 use acmebox::{Error, Phase};
-use acmebox_tests::certs::check_certificate;
+use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::servers::servers;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -574,7 +574,8 @@ async fn cli_issues_with_http01_standalone() {
     let _ports = PEBBLE_PORTS.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let name = unique("cli");
-    let out = tokio::process::Command::new(&bin)
+    let mut command = tokio::process::Command::new(&bin);
+    command
         .args(cli_args(tmp.path(), &[&name]))
         .args([
             "--challenge",
@@ -582,22 +583,8 @@ async fn cli_issues_with_http01_standalone() {
             "--standalone",
             &http_addr().to_string(),
         ])
-        .args(["--email", "cli@example.test"])
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("acmebox issue timed out")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "acmebox issue failed:\n{stderr}");
-    let paths = OutputPaths::in_dir(&tmp.path().join("out"));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        paths.fullchain.display().to_string()
-    );
-    check_certificate(&paths, &[&name]);
+        .args(["--email", "cli@example.test"]);
+    let stderr = run_issue(command, &tmp.path().join("out"), &[&name]).await;
     assert_eq!(mode(&tmp.path().join("account.json")), 0o600);
     for line in [
         "registered",

@@ -8,18 +8,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acmebox::Error;
 use acmebox::challenge::Identifier;
-use acmebox::client::{Account, AccountOptions, IssueEvent, IssueRequest, OutputPaths, Presented};
+use acmebox::client::{Account, AccountOptions, IssueEvent, IssueRequest, Presented};
 use acmebox::config::Config;
 use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
 use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Handler};
-use acmebox_tests::certs::check_certificate;
+use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
 use acmebox_tests::servers::servers;
@@ -391,7 +391,8 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
     let s = servers();
     let name = unique("dns-cli");
     let wildcard = format!("*.{name}");
-    let out = tokio::process::Command::new(&bin)
+    let mut command = tokio::process::Command::new(&bin);
+    command
         .args([
             "issue",
             "-d",
@@ -415,22 +416,8 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
         .arg(tmp.path().join("out"))
         .arg("--account")
         .arg(tmp.path().join("account.json"))
-        .env(API_KEY_VAR, &s.pdns_api_key)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("acmebox issue timed out")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "acmebox issue failed:\n{stderr}");
-    let paths = OutputPaths::in_dir(&tmp.path().join("out"));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        paths.fullchain.display().to_string()
-    );
-    check_certificate(&paths, &[&name, &wildcard]);
+        .env(API_KEY_VAR, &s.pdns_api_key);
+    let stderr = run_issue(command, &tmp.path().join("out"), &[&name, &wildcard]).await;
     assert_nothing_left("example.test.", &name);
 
     let zone_url = format!(
