@@ -11,6 +11,12 @@
 //!
 //! The zone is the one the host passes, else the longest zone at the server that holds the
 //! name (`GET /zones`).
+//!
+//! PowerDNS answers 500 when its database refuses a write under contention (the sqlite backend
+//! says "database is locked" when two API calls write at once). Both calls then start over from
+//! the read, a few times with a growing pause, so a retry never writes back a stale rrset.
+
+use std::time::Duration;
 
 use acmebox_provider::{
     ConfigKey, Provider, ProviderError, ProviderInfo, TxtRecord, config, http, log,
@@ -25,6 +31,17 @@ const PROPAGATION_TIMEOUT_SECS: u32 = 60;
 
 /// How often the host checks propagation.
 const POLLING_INTERVAL_SECS: u32 = 2;
+
+/// Read-modify-write rounds before a 5xx answer is final.
+const ATTEMPTS: u32 = 8;
+
+/// The pause before the first retry; it doubles each time up to [`LONGEST_PAUSE`], and each
+/// pause is drawn from half to one and a half times that, so calls that collided once do not
+/// collide again in step.
+const FIRST_PAUSE: Duration = Duration::from_millis(25);
+
+/// The longest pause between two rounds.
+const LONGEST_PAUSE: Duration = Duration::from_millis(800);
 
 struct PowerDns;
 
@@ -61,60 +78,103 @@ impl Provider for PowerDns {
     fn present(record: TxtRecord) -> Result<(), ProviderError> {
         let api = Api::from_config()?;
         let zone = api.zone_for(&record)?;
-        let mut contents = api.txt_contents(&zone, &record.fqdn)?;
-        let wanted = quote(&record.value);
-        if contents.iter().any(|c| unquote(&c.content) == record.value) {
-            log::info!("TXT value already present at {}", record.fqdn);
-            return Ok(());
-        }
-        contents.push(Content {
-            content: wanted,
-            disabled: false,
-        });
-        log::info!(
-            "adding a TXT value at {} in zone {zone} ({} value(s) after)",
-            record.fqdn,
-            contents.len()
-        );
-        api.replace(&zone, &record, contents)
+        retrying_server_errors(|| add_value(&api, &zone, &record))
     }
 
     fn cleanup(record: TxtRecord) -> Result<(), ProviderError> {
         let api = Api::from_config()?;
         let zone = api.zone_for(&record)?;
-        let contents = api.txt_contents(&zone, &record.fqdn)?;
-        let before = contents.len();
-        let rest: Vec<Content> = contents
-            .into_iter()
-            .filter(|c| unquote(&c.content) != record.value)
-            .collect();
-        if rest.len() == before {
-            log::info!("TXT value already absent at {}", record.fqdn);
-            return Ok(());
-        }
-        if rest.is_empty() {
-            log::info!("deleting the TXT rrset at {} in zone {zone}", record.fqdn);
-            return api.patch(
-                &zone,
-                &RrSet {
-                    name: &absolute(&record.fqdn),
-                    kind: "TXT",
-                    ttl: None,
-                    changetype: "DELETE",
-                    records: None,
-                },
-            );
-        }
-        log::info!(
-            "removing a TXT value at {} in zone {zone} ({} value(s) left)",
-            record.fqdn,
-            rest.len()
-        );
-        api.replace(&zone, &record, rest)
+        retrying_server_errors(|| remove_value(&api, &zone, &record))
     }
 }
 
 acmebox_provider::export!(PowerDns);
+
+/// Runs `round` again while PowerDNS answers 5xx, up to [`ATTEMPTS`] times.
+fn retrying_server_errors(
+    mut round: impl FnMut() -> Result<(), ProviderError>,
+) -> Result<(), ProviderError> {
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match round() {
+            Err(ProviderError::ApiError(err)) if attempt < ATTEMPTS && err.status >= 500 => {
+                let wait = jittered(pause);
+                log::warn!(
+                    "attempt {attempt} of {ATTEMPTS}: PowerDNS answered {} ({}); retrying in {} ms",
+                    err.status,
+                    err.message,
+                    wait.as_millis()
+                );
+                std::thread::sleep(wait);
+                pause = (pause * 2).min(LONGEST_PAUSE);
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A pause drawn uniformly from half to one and a half times `pause`.
+fn jittered(pause: Duration) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    // A fresh RandomState is seeded from the host's random source.
+    let permille = RandomState::new().hash_one(0_u8) % 1001;
+    pause / 2 + pause * u32::try_from(permille).unwrap_or(500) / 1000
+}
+
+/// Adds `record.value` to the TXT rrset at `record.fqdn`, keeping the values already there.
+fn add_value(api: &Api, zone: &str, record: &TxtRecord) -> Result<(), ProviderError> {
+    let mut contents = api.txt_contents(zone, &record.fqdn)?;
+    if contents.iter().any(|c| unquote(&c.content) == record.value) {
+        log::info!("TXT value already present at {}", record.fqdn);
+        return Ok(());
+    }
+    contents.push(Content {
+        content: quote(&record.value),
+        disabled: false,
+    });
+    log::info!(
+        "adding a TXT value at {} in zone {zone} ({} value(s) after)",
+        record.fqdn,
+        contents.len()
+    );
+    api.replace(zone, record, contents)
+}
+
+/// Removes `record.value` from the TXT rrset at `record.fqdn`; deletes the rrset when it was
+/// the last value. A value that is not there is already cleaned up.
+fn remove_value(api: &Api, zone: &str, record: &TxtRecord) -> Result<(), ProviderError> {
+    let contents = api.txt_contents(zone, &record.fqdn)?;
+    let before = contents.len();
+    let rest: Vec<Content> = contents
+        .into_iter()
+        .filter(|c| unquote(&c.content) != record.value)
+        .collect();
+    if rest.len() == before {
+        log::info!("TXT value already absent at {}", record.fqdn);
+        return Ok(());
+    }
+    if rest.is_empty() {
+        log::info!("deleting the TXT rrset at {} in zone {zone}", record.fqdn);
+        return api.patch(
+            zone,
+            &RrSet {
+                name: &absolute(&record.fqdn),
+                kind: "TXT",
+                ttl: None,
+                changetype: "DELETE",
+                records: None,
+            },
+        );
+    }
+    log::info!(
+        "removing a TXT value at {} in zone {zone} ({} value(s) left)",
+        record.fqdn,
+        rest.len()
+    );
+    api.replace(zone, record, rest)
+}
 
 /// The API of one PowerDNS server: `<api_url>/api/v1/servers/<server_id>` and the key.
 struct Api {

@@ -16,6 +16,7 @@ use acmebox::sandbox::{
 };
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
+use acmebox_tests::http_server::TestServer;
 use acmebox_tests::servers::servers;
 use serde_json::{Value, json};
 
@@ -47,10 +48,20 @@ fn record(domain: &str, value: &str, zone: Option<&str>) -> TxtRecord {
 }
 
 fn load(sandbox: &Sandbox, allow: &[String], api_key: &str) -> anyhow::Result<WasmDnsProvider> {
+    load_at(sandbox, &api_origin(), allow, api_key)
+}
+
+/// The provider with `api_url` set to `api_url`.
+fn load_at(
+    sandbox: &Sandbox,
+    api_url: &str,
+    allow: &[String],
+    api_key: &str,
+) -> anyhow::Result<WasmDnsProvider> {
     let mut spec = ProviderSpec::new("pdns", provider("acmebox-provider-powerdns")?);
     spec.allow = allow.to_vec();
     spec.config = BTreeMap::from([
-        ("api_url".to_owned(), ConfigValue::Plain(api_origin())),
+        ("api_url".to_owned(), ConfigValue::Plain(api_url.to_owned())),
         (
             "api_key".to_owned(),
             ConfigValue::Secret(Secret::new(api_key)),
@@ -277,6 +288,77 @@ async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Ve
     })
     .await;
     out.into_iter().flatten().collect()
+}
+
+/// Presents at many names of one zone at once all land. The host runs them side by side, and
+/// PowerDNS's sqlite backend refuses one of two simultaneous writes with a 500 ("database is
+/// locked"), which the provider retries from the read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_presents_at_many_names_of_one_zone_all_land() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let domains: Vec<String> = (0..12).map(|_| unique("zone-wide")).collect();
+    let _cleanups: Vec<Cleanup> = domains
+        .iter()
+        .map(|d| Cleanup(format!("_acme-challenge.{d}.")))
+        .collect();
+    let records: Vec<TxtRecord> = domains
+        .iter()
+        .map(|d| record(d, APEX_VALUE, Some("example.test.")))
+        .collect();
+    let reports = futures_join_all(records.iter().map(|r| pdns.present(r))).await;
+    for report in &reports {
+        ensure_ok(report)?;
+    }
+    for r in &records {
+        assert_eq!(api_values(&r.fqdn)?, [APEX_VALUE], "{}", r.fqdn);
+    }
+    let reports = futures_join_all(records.iter().map(|r| pdns.cleanup(r))).await;
+    for report in &reports {
+        ensure_ok(report)?;
+    }
+    for r in &records {
+        assert!(api_values(&r.fqdn)?.is_empty(), "{}", r.fqdn);
+    }
+    Ok(())
+}
+
+/// A server that keeps answering 500 gets eight rounds, then the 500 as an API error.
+#[tokio::test]
+async fn server_errors_are_retried_eight_times_then_reported() -> anyhow::Result<()> {
+    let server = TestServer::start(500, r#"{"error": "database is locked"}"#).await?;
+    let (sandbox, _dir) = sandbox()?;
+    let pdns = load_at(&sandbox, &server.origin(), &[server.origin()], "key")?;
+    let report = pdns
+        .present(&record(
+            "retry.example.test",
+            APEX_VALUE,
+            Some("example.test."),
+        ))
+        .await;
+    assert!(
+        matches!(
+            report.error(),
+            Some(Error::ProviderFailed {
+                error: ProviderError::Api { status: 500, message },
+                ..
+            }) if message.contains("database is locked")
+        ),
+        "{:?}",
+        report.error().map(ToString::to_string)
+    );
+    let methods: Vec<String> = server.received().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["GET"; 8]);
+    let retries = report
+        .logs
+        .iter()
+        .filter(|l| {
+            l.message
+                .contains("PowerDNS answered 500 (database is locked); retrying in")
+        })
+        .count();
+    assert_eq!(retries, 7, "{:?}", report.logs);
+    Ok(())
 }
 
 #[tokio::test]
