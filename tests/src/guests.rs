@@ -87,13 +87,14 @@ fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let mut command = Command::new(cargo());
     command
         .args(["build", "--release", "--locked", "--target", GUEST_TARGET])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target_dir);
+        .current_dir(dir);
     for (key, _) in std::env::vars_os() {
         if inherited_setting(&key) {
             command.env_remove(&key);
         }
     }
+    // After the removals, which include an inherited CARGO_TARGET_DIR.
+    command.env("CARGO_TARGET_DIR", &target_dir);
     let output = command
         .output()
         .with_context(|| format!("could not run cargo to build {}", dir.display()))?;

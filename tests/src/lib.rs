@@ -5,6 +5,7 @@ pub mod certs;
 pub mod cli;
 pub mod guests;
 pub mod http_server;
+pub mod pdns;
 pub mod servers;
 
 use std::path::PathBuf;

@@ -22,6 +22,7 @@ use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Han
 use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
+use acmebox_tests::pdns::patch_rrset;
 use acmebox_tests::servers::servers;
 use serde_json::{Value, json};
 
@@ -162,7 +163,6 @@ fn assert_nothing_left(zone: &str, name: &str) {
 
 /// Sets (or, with `None`, deletes) the CNAME at `name` in `zone`.
 fn set_cname(zone: &str, name: &str, target: Option<&str>) {
-    let s = servers();
     let rrset = match target {
         Some(target) => json!({
             "name": name, "type": "CNAME", "ttl": 60, "changetype": "REPLACE",
@@ -170,20 +170,9 @@ fn set_cname(zone: &str, name: &str, target: Option<&str>) {
         }),
         None => json!({ "name": name, "type": "CNAME", "changetype": "DELETE" }),
     };
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--max-time", "10", "-X", "PATCH"])
-        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
-        .args(["-H", "Content-Type: application/json"])
-        .args(["--data-binary", &json!({ "rrsets": [rrset] }).to_string()])
-        .arg(format!("{}/zones/{zone}", s.pdns_api_url))
-        .output()
-        .expect("running curl");
-    assert!(
-        out.status.success(),
-        "PATCH {name} CNAME: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(err) = patch_rrset(zone, rrset) {
+        panic!("CNAME at {name}: {err}");
+    }
 }
 
 /// Removes a CNAME when dropped, so a failing test leaves none behind.

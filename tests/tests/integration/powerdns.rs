@@ -17,8 +17,9 @@ use acmebox::sandbox::{
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
 use acmebox_tests::http_server::TestServer;
+use acmebox_tests::pdns::delete_rrset;
 use acmebox_tests::servers::servers;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
@@ -162,23 +163,8 @@ struct Cleanup(String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let s = servers();
-        let body = json!({ "rrsets": [{ "name": self.0, "type": "TXT", "changetype": "DELETE" }] });
-        let result = Command::new("curl")
-            .args(["-sS", "--fail-with-body", "--max-time", "10", "-X", "PATCH"])
-            .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
-            .args(["-H", "Content-Type: application/json"])
-            .args(["--data-binary", &body.to_string()])
-            .arg(format!("{}/zones/example.test.", s.pdns_api_url))
-            .output();
-        match result {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "cleanup of {}: {}",
-                self.0,
-                String::from_utf8_lossy(&out.stdout)
-            ),
-            Err(err) => eprintln!("cleanup of {}: cannot run curl: {err}", self.0),
+        if let Err(err) = delete_rrset("example.test.", &self.0, "TXT") {
+            eprintln!("cleanup of {}: {err}", self.0);
         }
     }
 }

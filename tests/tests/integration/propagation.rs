@@ -5,13 +5,13 @@
 //! same time, in this process or another, never share an rrset; each removes what it created.
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use acmebox::Error;
 use acmebox::challenge::dns01::Dns01Record;
 use acmebox::challenge::{Identifier, KeyAuthorization};
 use acmebox::propagation::{PropagationOptions, PropagationStatus, Resolver, ServerState};
+use acmebox_tests::pdns::{delete_rrset, patch_rrset};
 use acmebox_tests::servers::servers;
 use serde_json::json;
 
@@ -55,38 +55,11 @@ fn zone_of(name: &str) -> &'static str {
     }
 }
 
-/// One PATCH of the PowerDNS API, retried a few times (concurrent writes to one sqlite
-/// database can be refused for a moment).
+/// One rrset change through the PowerDNS API.
 fn patch(name: &str, rrset: serde_json::Value) {
-    if let Err(err) = try_patch(name, rrset) {
+    if let Err(err) = patch_rrset(zone_of(name), rrset) {
         panic!("{err}");
     }
-}
-
-fn try_patch(name: &str, rrset: serde_json::Value) -> Result<(), String> {
-    let s = servers();
-    let url = format!("{}/zones/{}", s.pdns_api_url, zone_of(name));
-    let body = json!({ "rrsets": [rrset] }).to_string();
-    let mut last = String::new();
-    for _ in 0..5 {
-        let out = Command::new("curl")
-            .args(["-sS", "--fail-with-body", "--max-time", "10", "-X", "PATCH"])
-            .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
-            .args(["-H", "Content-Type: application/json"])
-            .args(["--data-binary", &body, &url])
-            .output()
-            .map_err(|err| format!("cannot run curl: {err}"))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        last = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Err(format!("PowerDNS PATCH of {name} failed: {last}"))
 }
 
 fn replace(name: &str, kind: &str, contents: &[String]) {
@@ -124,9 +97,8 @@ impl Records {
 impl Drop for Records {
     fn drop(&mut self) {
         for (name, kind) in self.0.drain(..) {
-            let delete = json!({ "name": name, "type": kind, "changetype": "DELETE" });
             // Never panic here: this may run while a failed test unwinds.
-            match std::panic::catch_unwind(|| try_patch(&name, delete)) {
+            match std::panic::catch_unwind(|| delete_rrset(zone_of(&name), &name, kind)) {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => eprintln!("cleanup: {err}"),
                 Err(_) => eprintln!("cleanup of {name} {kind} panicked"),
