@@ -1,8 +1,10 @@
 //! Helpers for acmebox's integration tests: the real servers they run against (PowerDNS and
 //! Pebble, started by the project's own `scripts/servers.sh`, on loopback only).
 
+pub mod acme_dns_api;
 pub mod certs;
 pub mod cli;
+pub mod cloudflare_api;
 pub mod guests;
 pub mod http_server;
 pub mod pdns;
