@@ -1,10 +1,13 @@
 //! Builds the guest components the tests load: the fixtures in `tests/fixtures/` and the
 //! providers in `guest-providers/`, each a cargo workspace of its own built for
-//! `wasm32-wasip2`.
+//! `wasm32-wasip2`, and the providers written in JavaScript (componentize-js) and Python
+//! (componentize-py).
 //!
 //! Each workspace is built at most once per test process, however many tests ask for it at the
 //! same time, into the shared target directory `<repo>/target/wasm-guests`; cargo makes the
-//! later builds in other processes cheap.
+//! later builds in other processes cheap. A JavaScript or Python component is built at most
+//! once per process too, into `<repo>/target/wasm-guests/<dir>.wasm`, and not at all while that
+//! file is newer than every source file it is built from.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -12,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use acmebox::sandbox::{ProviderSpec, Sandbox, WasmDnsProvider};
 use anyhow::{Context, anyhow, bail};
 
 use crate::repo_root;
@@ -48,23 +52,239 @@ pub fn provider(name: &str) -> anyhow::Result<PathBuf> {
 /// The build ignores the settings of the cargo running the tests (`RUSTFLAGS`, target,
 /// target directory, profile overrides), which are meant for the native build.
 pub fn build_guest_workspace(dir: &Path) -> anyhow::Result<PathBuf> {
-    type Slot = Arc<Mutex<Option<Result<PathBuf, String>>>>;
-    static BUILDS: OnceLock<Mutex<HashMap<PathBuf, Slot>>> = OnceLock::new();
-
     let dir = dir
         .canonicalize()
         .with_context(|| format!("guest workspace {} not found", dir.display()))?;
+    once_per_process(&dir, || build(&dir))
+}
+
+/// Runs `build` for `key` the first time it is asked for in this process and returns its
+/// result, then and every later time. Callers asking for the same key at the same time wait
+/// for the first one's build.
+fn once_per_process(
+    key: &Path,
+    build: impl FnOnce() -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    type Slot = Arc<Mutex<Option<Result<PathBuf, String>>>>;
+    static BUILDS: OnceLock<Mutex<HashMap<PathBuf, Slot>>> = OnceLock::new();
+
     let slot = {
         let mut builds = BUILDS
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(builds.entry(dir.clone()).or_default())
+        Arc::clone(builds.entry(key.to_owned()).or_default())
     };
-    // Tests asking for the same workspace wait here for the first one's build.
     let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    let result = slot.get_or_insert_with(|| build(&dir).map_err(|e| format!("{e:#}")));
+    let result = slot.get_or_insert_with(|| build().map_err(|e| format!("{e:#}")));
     result.clone().map_err(|e| anyhow!(e))
+}
+
+/// The componentize-py release the Python providers are built with.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+
+/// The component of the JavaScript provider in `guest-providers/<dir>` (such as
+/// `httpreq-js`), built from its `provider.js` with the componentize-js its
+/// `package-lock.json` pins (`npm ci` first when `node_modules` is missing or stale).
+///
+/// Fails with the command to run when node or npm is missing.
+pub fn js_provider(dir: &str) -> anyhow::Result<PathBuf> {
+    let src = repo_root().join("guest-providers").join(dir);
+    let out = guest_target_dir().join(format!("{dir}.wasm"));
+    once_per_process(&out.clone(), || {
+        if up_to_date(&out, &[&src, &repo_root().join("wit")])? {
+            return Ok(out);
+        }
+        check_tool(
+            "node",
+            "node is missing: run `apt-get install -y nodejs npm` (Debian)",
+        )?;
+        check_tool(
+            "npm",
+            "npm is missing: run `apt-get install -y nodejs npm` (Debian)",
+        )?;
+        let installed = src.join("node_modules").join(".package-lock.json");
+        if !up_to_date(&installed, &[&src.join("package-lock.json")])? {
+            run(
+                Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund"])
+                    .current_dir(&src),
+                "npm ci",
+            )?;
+        }
+        let componentize = src
+            .join("node_modules")
+            .join(".bin")
+            .join("componentize-js");
+        build_atomically(&out, |tmp| {
+            let mut command = Command::new(&componentize);
+            command
+                .arg("provider.js")
+                .arg("--wit")
+                .arg(repo_root().join("wit"))
+                .args(["--world-name", "provider", "-o"])
+                .arg(tmp)
+                .current_dir(&src);
+            run(&mut command, "componentize-js")
+        })
+    })
+}
+
+/// The component of the Python provider in `guest-providers/<dir>` (such as `powerdns-py`),
+/// built from its `app.py` with componentize-py, for the `provider` world of the repository's
+/// `wit/`.
+///
+/// componentize-py is installed into a virtual environment under `target/py-venv` the first
+/// time; fails with the command to run when python3 or its `venv` module is missing.
+pub fn python_provider(dir: &str) -> anyhow::Result<PathBuf> {
+    let src = repo_root().join("guest-providers").join(dir);
+    let out = guest_target_dir().join(format!("{dir}.wasm"));
+    once_per_process(&out.clone(), || {
+        if up_to_date(&out, &[&src, &repo_root().join("wit")])? {
+            return Ok(out);
+        }
+        let componentize = componentize_py()?;
+        build_atomically(&out, |tmp| {
+            let mut command = Command::new(&componentize);
+            command
+                .arg("-d")
+                .arg(repo_root().join("wit"))
+                .args(["-w", "provider", "componentize", "app", "-p", "."])
+                .arg("-o")
+                .arg(tmp)
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .current_dir(&src);
+            run(&mut command, "componentize-py")
+        })
+    })
+}
+
+/// The component cache the tests of the JavaScript and Python components share. Compiling one
+/// of them takes seconds; with the cache only the first load in any test run pays for it.
+pub fn shared_cache_dir() -> PathBuf {
+    guest_target_dir().join("component-cache")
+}
+
+/// Loads `spec` in a sandbox whose component cache is [`shared_cache_dir`]. Loads through this
+/// function go one at a time in a process, so a component not yet in the cache is compiled
+/// once, not by every test that starts at the same moment.
+pub fn load_with_shared_cache(spec: ProviderSpec) -> anyhow::Result<WasmDnsProvider> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let sandbox = Sandbox::new(&shared_cache_dir())?;
+    Ok(sandbox.load(spec)?)
+}
+
+/// The `componentize-py` of the virtual environment `target/py-venv`, installing it first if it
+/// is missing or another version.
+fn componentize_py() -> anyhow::Result<PathBuf> {
+    let venv = repo_root().join("target").join("py-venv");
+    let bin = venv.join("bin");
+    let componentize = bin.join("componentize-py");
+    let wanted = format!("componentize-py {COMPONENTIZE_PY_VERSION}");
+    let version = Command::new(&componentize).arg("--version").output();
+    if version.is_ok_and(|v| String::from_utf8_lossy(&v.stdout).trim() == wanted) {
+        return Ok(componentize);
+    }
+    let install_hint = "run `apt-get install -y python3 python3-venv` (Debian)";
+    if !bin.join("pip").is_file() {
+        // `--clear`: a venv whose creation failed half-way (no ensurepip) has no pip.
+        let output = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .output()
+            .with_context(|| format!("python3 is missing: {install_hint}"))?;
+        if !output.status.success() {
+            bail!(
+                "`python3 -m venv {}` failed; the venv module is probably missing: \
+                 {install_hint}\n{}",
+                venv.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    run(
+        Command::new(bin.join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
+        ]),
+        "pip install componentize-py",
+    )?;
+    Ok(componentize)
+}
+
+/// Whether `output` exists and is newer than every file under `inputs` (directories are
+/// walked, skipping `node_modules`, `__pycache__` and hidden entries).
+fn up_to_date(output: &Path, inputs: &[&Path]) -> anyhow::Result<bool> {
+    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else {
+        return Ok(false);
+    };
+    let mut pending: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
+    while let Some(path) = pending.pop() {
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') || name == "node_modules" || name == "__pycache__" {
+                    continue;
+                }
+                pending.push(entry.path());
+            }
+        } else if meta.modified()? >= built {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `build` with a temporary path next to `out`, then renames it to `out`, so another
+/// process never reads a half-written component.
+fn build_atomically(
+    out: &Path,
+    build: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let tmp = out.with_extension(format!("wasm.tmp{}", std::process::id()));
+    let result = build(&tmp).and_then(|()| {
+        anyhow::ensure!(tmp.is_file(), "the build wrote no {}", tmp.display());
+        std::fs::rename(&tmp, out).with_context(|| format!("renaming to {}", out.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|()| out.to_owned())
+}
+
+/// Fails with `hint` when `program --version` cannot run.
+fn check_tool(program: &str, hint: &str) -> anyhow::Result<()> {
+    match Command::new(program).arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        _ => bail!("{hint}"),
+    }
+}
+
+/// Runs `command`, failing with its output when it fails.
+fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("could not run {what} ({:?})", command.get_program()))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// The `.wasm` of crate `crate_name` in the workspace at `dir`.

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cloudflare_api;
 pub mod guests;
 pub mod http_server;
+pub mod httpreq_endpoint;
 pub mod pdns;
 pub mod servers;
 
