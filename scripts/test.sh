@@ -35,6 +35,22 @@ for guests in guest-providers tests/fixtures; do
             cargo clippy --release --locked --target wasm32-wasip2 -- -D warnings)
 done
 
+# The tests build the JavaScript provider with componentize-js (node and npm) and the Python
+# one with componentize-py, which they install into a venv under target/ (python3-venv).
+apt_missing=()
+command -v node >/dev/null && command -v npm >/dev/null || apt_missing+=(nodejs npm)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
+if ((${#apt_missing[@]})); then
+    log "installing ${apt_missing[*]} (the JavaScript and Python providers are built with them)"
+    sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${apt_missing[@]}" >/dev/null 2>&1 || {
+        "${sudo[@]}" apt-get update -q >/dev/null
+        "${sudo[@]}" apt-get install -y -q --no-install-recommends "${apt_missing[@]}" >/dev/null
+    }
+fi
+
 log "starting PowerDNS and Pebble on loopback"
 trap 'bash scripts/servers.sh stop all' EXIT
 bash scripts/servers.sh start all
