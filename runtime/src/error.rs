@@ -367,6 +367,24 @@ pub enum Error {
         error: std::io::Error,
     },
 
+    /// An ACME client's hook call (lego exec, certbot hook, httpreq request) is malformed.
+    #[error("invalid hook request: {reason}")]
+    HookRequest {
+        /// What is wrong and what to pass instead.
+        reason: String,
+    },
+
+    /// A service cannot listen on its address.
+    #[error(
+        "cannot listen on {addr}: {error}; stop whatever uses the port or choose another address"
+    )]
+    ServiceListen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The bind error.
+        error: std::io::Error,
+    },
+
     /// Cleaning up one or more challenges failed. `original` is the error that ended the
     /// issuance, if any: cleanup failures never replace it.
     #[error("{}", cleanup_message(.original.as_deref(), .failures))]

@@ -42,6 +42,7 @@ pub mod config;
 pub mod egress;
 mod error;
 pub mod handlers;
+pub mod hooks;
 pub mod propagation;
 pub mod sandbox;
 

@@ -12,8 +12,8 @@ mod jwk;
 mod key_authorization;
 pub mod tls_alpn01;
 
-pub(crate) use identifier::check_label;
 pub use identifier::{Identifier, normalize_domain};
+pub(crate) use identifier::{MAX_NAME_LEN, check_label};
 pub use jwk::{Jwk, Thumbprint};
 pub use key_authorization::{KeyAuthorization, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token};
 

@@ -71,6 +71,63 @@ pub struct AuditRecord {
     pub duration_ms: u64,
 }
 
+/// One line: `GET https://host:443/path allowed 200 sent 0 B, received 446 B, 1 ms`, with the
+/// reason in parentheses when there is one.
+impl std::fmt::Display for AuditRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let decision = match self.decision {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        };
+        write!(
+            f,
+            "{} {}://{}:{}{} {decision} ",
+            self.method, self.scheme, self.host, self.port, self.path
+        )?;
+        match self.status {
+            Some(status) => write!(f, "{status}")?,
+            None => f.write_str("-")?,
+        }
+        write!(
+            f,
+            " sent {} B, received {} B, {} ms",
+            self.bytes_sent, self.bytes_received, self.duration_ms
+        )?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        Ok(())
+    }
+}
+
+impl CallReport {
+    /// Writes the outcome, each HTTP request and each log line, one per line, each prefixed
+    /// with `prefix`: what the command-line front ends print.
+    pub fn write_lines(&self, out: &mut impl std::io::Write, prefix: &str) -> std::io::Result<()> {
+        match &self.outcome {
+            Ok(()) => writeln!(
+                out,
+                "{prefix}{} {}: ok ({} ms)",
+                self.provider,
+                self.operation,
+                self.duration.as_millis()
+            )?,
+            Err(e) => writeln!(out, "{prefix}{} {}: {e}", self.provider, self.operation)?,
+        }
+        for record in &self.audit {
+            writeln!(out, "{prefix}  http {record}")?;
+        }
+        for log in &self.logs {
+            writeln!(
+                out,
+                "{prefix}  log {:?} {:?}: {}",
+                log.level, log.source, log.message
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl AuditRecord {
     /// Emits the record as a `tracing` event (target `acmebox::audit`).
     pub(crate) fn trace(&self) {

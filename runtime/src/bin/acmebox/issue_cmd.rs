@@ -14,7 +14,7 @@ use acmebox::client::{
 use acmebox::config::Config;
 use acmebox::handlers::FileHttpHandler;
 use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
-use acmebox::sandbox::{Decision, Sandbox, WasmDns01Handler};
+use acmebox::sandbox::{Sandbox, WasmDns01Handler};
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -268,30 +268,9 @@ fn print_audit(dns: &WasmDns01Handler) {
     }
     for report in &reports {
         for record in &report.audit {
-            let decision = match record.decision {
-                Decision::Allowed => "allowed",
-                Decision::Denied => "denied",
-            };
-            let status = record
-                .status
-                .map_or_else(|| "-".to_owned(), |status| status.to_string());
-            let reason = record
-                .reason
-                .as_deref()
-                .map(|reason| format!(" ({reason})"))
-                .unwrap_or_default();
             eprintln!(
-                "acmebox: audit: {} {} {} {}://{}:{}{} {decision} {status} sent {} B, received {} B, {} ms{reason}",
-                record.provider,
-                report.operation,
-                record.method,
-                record.scheme,
-                record.host,
-                record.port,
-                record.path,
-                record.bytes_sent,
-                record.bytes_received,
-                record.duration_ms,
+                "acmebox: audit: {} {} {record}",
+                record.provider, report.operation
             );
         }
     }

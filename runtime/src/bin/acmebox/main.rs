@@ -2,6 +2,7 @@
 //! clients. Every subcommand parses its arguments, calls the library and prints.
 
 mod challenge_cmd;
+mod hook_cmd;
 mod issue_cmd;
 mod sandbox_cmd;
 
@@ -27,6 +28,11 @@ enum Command {
     Issue(issue_cmd::IssueArgs),
     #[command(flatten)]
     Sandbox(sandbox_cmd::SandboxCommand),
+    /// certbot's --manual-auth-hook / --manual-cleanup-hook: reads CERTBOT_DOMAIN,
+    /// CERTBOT_VALIDATION and (http-01) CERTBOT_TOKEN.
+    CertbotHook(hook_cmd::CertbotHookArgs),
+    /// Serve lego's httpreq protocol (POST /present, /cleanup) backed by a sandboxed provider.
+    Serve(hook_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +41,8 @@ fn main() -> ExitCode {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
         Command::Issue(args) => issue_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
+        Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
+        Command::Serve(args) => hook_cmd::serve(args),
     };
     match result {
         Ok(code) => code,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acmebox::sandbox::{self, CallReport, Decision, Operation};
+use acmebox::sandbox::{self, CallReport, Operation};
 
 /// The sandbox subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -72,7 +72,7 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_report(&report);
+        print_report(&report)?;
     }
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
@@ -120,39 +120,7 @@ async fn inspect(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(report: &CallReport) {
-    match &report.outcome {
-        Ok(()) => println!(
-            "{} {}: ok ({} ms)",
-            report.provider,
-            report.operation,
-            report.duration.as_millis()
-        ),
-        Err(e) => println!("{} {}: {e}", report.provider, report.operation),
-    }
-    for a in &report.audit {
-        let decision = match a.decision {
-            Decision::Allowed => "allowed",
-            Decision::Denied => "DENIED",
-        };
-        let status = a.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
-        println!(
-            "  http {decision} {} {}://{}:{}{} status {status} sent {} received {} ({} ms){}",
-            a.method,
-            a.scheme,
-            a.host,
-            a.port,
-            a.path,
-            a.bytes_sent,
-            a.bytes_received,
-            a.duration_ms,
-            a.reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        );
-    }
-    for l in &report.logs {
-        println!("  log {:?} {:?}: {}", l.level, l.source, l.message);
-    }
+fn print_report(report: &CallReport) -> anyhow::Result<()> {
+    report.write_lines(&mut std::io::stdout().lock(), "")?;
+    Ok(())
 }

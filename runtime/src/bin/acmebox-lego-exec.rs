@@ -1,0 +1,77 @@
+//! `acmebox-lego-exec`: lego's `exec` DNS provider (`EXEC_PATH`) backed by a sandboxed acmebox
+//! provider. lego passes no arguments of its own, so the provider comes from the environment:
+//!
+//! * `ACMEBOX_CONFIG`: the acmebox config file;
+//! * `ACMEBOX_PROVIDER`: the provider's name in it.
+//!
+//! Both lego modes work: `present|cleanup <fqdn> <value>` and, with `EXEC_MODE=RAW`,
+//! `present|cleanup -- <domain> <token> <key authorization>`. lego checks propagation itself
+//! (`EXEC_PROPAGATION_TIMEOUT`, `EXEC_POLLING_INTERVAL`). Everything is printed to stderr,
+//! which lego shows in its log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acmebox::hooks::{HookRunner, lego};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("acmebox-lego-exec: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("--help" | "-h")) {
+        eprintln!("{}", HELP.trim());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(args.first().map(String::as_str), Some("--version" | "-V")) {
+        println!("acmebox-lego-exec {}", env!("CARGO_PKG_VERSION"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (operation, request) = lego::parse_args(&args)?;
+    let config = PathBuf::from(required_env("ACMEBOX_CONFIG")?);
+    let provider = required_env("ACMEBOX_PROVIDER")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        HookRunner::from_config(&config, &provider)?
+            .run(operation, &request)
+            .await
+    })?;
+    report.write_lines(&mut std::io::stderr().lock(), "acmebox-lego-exec: ")?;
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn required_env(name: &str) -> anyhow::Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => anyhow::bail!(
+            "{name} is not set; lego runs this program with its own environment, so export \
+             ACMEBOX_CONFIG=<acmebox config file> and ACMEBOX_PROVIDER=<provider name> before \
+             running lego"
+        ),
+    }
+}
+
+const HELP: &str = "
+acmebox-lego-exec: lego's exec DNS provider, running an acmebox provider in the sandbox.
+
+Usage (lego runs it; set EXEC_PATH to this program):
+  acmebox-lego-exec present|cleanup <fqdn> <value>
+  acmebox-lego-exec present|cleanup -- <domain> <token> <key authorization>   (EXEC_MODE=RAW)
+
+Environment:
+  ACMEBOX_CONFIG    the acmebox config file
+  ACMEBOX_PROVIDER  the provider's name in it
+";

@@ -1,0 +1,185 @@
+//! `acmebox certbot-hook auth|cleanup` and `acmebox serve`: acmebox as a hook of existing ACME
+//! clients (certbot's manual hooks, lego's and acme.sh's `httpreq` providers).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acmebox::handlers::{ChallengeHandler, FileHttpHandler};
+use acmebox::hooks::certbot::{self, CertbotChallenge};
+use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer};
+use acmebox::hooks::{DnsRequest, HookRunner};
+use acmebox::propagation::PropagationOptions;
+use acmebox::sandbox::Operation;
+use anyhow::{Context as _, bail};
+
+/// Which certbot hook runs.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CertbotPhase {
+    /// `--manual-auth-hook`: publish the response.
+    Auth,
+    /// `--manual-cleanup-hook`: remove it.
+    Cleanup,
+}
+
+/// `acmebox certbot-hook`.
+#[derive(Debug, clap::Args)]
+pub struct CertbotHookArgs {
+    /// `auth` for --manual-auth-hook, `cleanup` for --manual-cleanup-hook.
+    phase: CertbotPhase,
+    /// dns-01: the provider configuration file.
+    #[arg(long, env = "ACMEBOX_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// dns-01: the provider to use from the configuration.
+    #[arg(long, env = "ACMEBOX_PROVIDER", value_name = "NAME")]
+    provider: Option<String>,
+    /// http-01: the web root to write `.well-known/acme-challenge/<token>` into.
+    #[arg(long, value_name = "DIR")]
+    webroot: Option<PathBuf>,
+    /// dns-01: return right after the provider's call, without waiting until every
+    /// authoritative nameserver serves the value (certbot itself does not wait).
+    #[arg(long)]
+    no_wait: bool,
+    /// dns-01: the recursive resolver (ip:port) for zone and nameserver lookups; repeatable.
+    #[arg(long = "resolver", value_name = "ADDR")]
+    resolvers: Vec<SocketAddr>,
+    /// dns-01: poll these servers instead of the zone's nameservers; repeatable.
+    #[arg(long = "authoritative", value_name = "ADDR")]
+    authoritative: Vec<SocketAddr>,
+}
+
+/// `acmebox serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The address to listen on, such as 127.0.0.1:8053.
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The provider configuration file.
+    #[arg(long, env = "ACMEBOX_CONFIG", value_name = "FILE")]
+    config: PathBuf,
+    /// The provider to use from the configuration.
+    #[arg(long, env = "ACMEBOX_PROVIDER", value_name = "NAME")]
+    provider: String,
+    /// Require HTTP basic auth with this user name; the password is read from the
+    /// ACMEBOX_SERVE_PASSWORD environment variable (never from the command line).
+    #[arg(long, value_name = "NAME")]
+    basic_auth_user: Option<String>,
+}
+
+/// Runs `acmebox certbot-hook`.
+pub fn certbot_hook(args: CertbotHookArgs) -> anyhow::Result<ExitCode> {
+    let challenge = certbot::from_env(|name| std::env::var(name).ok())?;
+    runtime()?.block_on(async {
+        match challenge {
+            CertbotChallenge::Dns(request) => certbot_dns(&args, &request).await,
+            CertbotChallenge::Http(challenge) => {
+                let Some(webroot) = &args.webroot else {
+                    bail!("certbot asked for http-01; pass --webroot <dir> to the hook");
+                };
+                let handler = FileHttpHandler::new(webroot);
+                match args.phase {
+                    CertbotPhase::Auth => handler.setup(&challenge).await?,
+                    CertbotPhase::Cleanup => handler.cleanup(&challenge).await?,
+                }
+                eprintln!(
+                    "acmebox: http-01 {} for {} in {}",
+                    phase_name(args.phase),
+                    challenge.identifier,
+                    webroot.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Result<ExitCode> {
+    let (Some(config), Some(provider)) = (&args.config, &args.provider) else {
+        bail!(
+            "certbot asked for dns-01; pass --config <file> and --provider <name> to the hook \
+             (or set ACMEBOX_CONFIG and ACMEBOX_PROVIDER)"
+        );
+    };
+    let mut runner = HookRunner::from_config(config, provider)?;
+    let operation = match args.phase {
+        CertbotPhase::Auth => Operation::Present,
+        CertbotPhase::Cleanup => Operation::Cleanup,
+    };
+    if matches!(args.phase, CertbotPhase::Auth) && !args.no_wait {
+        let mut options = PropagationOptions::default();
+        if !args.resolvers.is_empty() {
+            options = options.with_resolvers(args.resolvers.clone());
+        }
+        if !args.authoritative.is_empty() {
+            options = options.with_authoritative_servers(args.authoritative.clone());
+        }
+        runner = runner.with_propagation_wait(options, true).await?;
+    }
+    let report = runner.run(operation, request).await?;
+    report.write_lines(&mut std::io::stderr().lock(), "acmebox: ")?;
+    if let Err(err) = &report.outcome {
+        bail!("{err}");
+    }
+    if let Some(propagation) = runner
+        .wait(request, |status| eprintln!("acmebox: {status}"))
+        .await
+        .context("the record was published, but did not propagate")?
+    {
+        eprintln!(
+            "acmebox: {} served by {} nameserver(s) after {} round(s), {} ms",
+            propagation.fqdn,
+            propagation.servers.len(),
+            propagation.attempts,
+            propagation.elapsed.as_millis()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `acmebox serve` until SIGINT or SIGTERM.
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let auth = match &args.basic_auth_user {
+        Some(user) => {
+            let password = std::env::var("ACMEBOX_SERVE_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .context(
+                    "--basic-auth-user needs the password in the ACMEBOX_SERVE_PASSWORD \
+                     environment variable",
+                )?;
+            Some(BasicAuth::new(user, &password))
+        }
+        None => None,
+    };
+    runtime()?.block_on(async {
+        let runner = HookRunner::from_config(&args.config, &args.provider)?;
+        let server = HttpreqServer::bind(args.listen, runner, auth).await?;
+        eprintln!(
+            "acmebox: serving lego's httpreq protocol on http://{}/present and /cleanup with provider `{}`",
+            server.local_addr(),
+            args.provider
+        );
+        let mut sigterm =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        tokio::select! {
+            () = server.serve() => {}
+            _ = sigterm.recv() => eprintln!("acmebox: SIGTERM received; stopping"),
+            _ = tokio::signal::ctrl_c() => eprintln!("acmebox: SIGINT received; stopping"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn phase_name(phase: CertbotPhase) -> &'static str {
+    match phase {
+        CertbotPhase::Auth => "published",
+        CertbotPhase::Cleanup => "removed",
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
