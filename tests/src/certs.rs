@@ -11,11 +11,31 @@ use crate::servers::servers;
 /// Checks the issued files: exactly `names` as SANs, a chain to the running Pebble's root
 /// (fetched now: Pebble makes a new root at every start), key.pem mode 0600.
 pub fn check_certificate(paths: &OutputPaths, names: &[&str]) {
+    check_chain(&paths.cert, &paths.chain, names);
+    let fullchain = std::fs::read_to_string(&paths.fullchain).expect("fullchain.pem");
+    let cert = std::fs::read_to_string(&paths.cert).expect("cert.pem");
+    let chain = std::fs::read_to_string(&paths.chain).expect("chain.pem");
+    assert_eq!(fullchain, format!("{cert}{chain}"));
+    assert!(!chain.is_empty(), "Pebble sends an intermediate");
+    assert_private_key(&paths.key);
+    assert!(
+        std::fs::read_to_string(&paths.key)
+            .expect("key.pem")
+            .starts_with("-----BEGIN PRIVATE KEY-----"),
+        "acmebox writes PKCS #8 keys"
+    );
+}
+
+/// Checks that the first certificate in `cert` names exactly `names` and chains through the
+/// certificates in `chain` to the running Pebble's root.
+pub fn check_chain(cert: &Path, chain: &Path, names: &[&str]) {
     let s = servers();
-    let pem = std::fs::read(&paths.cert).expect("cert.pem is readable");
-    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("cert.pem is PEM");
-    let cert = pem.parse_x509().expect("cert.pem is a certificate");
-    let sans: BTreeSet<String> = cert
+    let pem = std::fs::read(cert).expect("the certificate file is readable");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("the certificate file is PEM");
+    let leaf = pem
+        .parse_x509()
+        .expect("the first PEM block is a certificate");
+    let sans: BTreeSet<String> = leaf
         .subject_alternative_name()
         .expect("one subjectAltName extension")
         .expect("the leaf has a subjectAltName")
@@ -48,8 +68,8 @@ pub fn check_certificate(paths: &OutputPaths, names: &[&str]) {
         .arg("-CAfile")
         .arg(&root)
         .arg("-untrusted")
-        .arg(&paths.chain)
-        .arg(&paths.cert)
+        .arg(chain)
+        .arg(cert)
         .output()
         .expect("running openssl");
     assert!(
@@ -58,16 +78,16 @@ pub fn check_certificate(paths: &OutputPaths, names: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let fullchain = std::fs::read_to_string(&paths.fullchain).expect("fullchain.pem");
-    let cert = std::fs::read_to_string(&paths.cert).expect("cert.pem");
-    let chain = std::fs::read_to_string(&paths.chain).expect("chain.pem");
-    assert_eq!(fullchain, format!("{cert}{chain}"));
-    assert!(!chain.is_empty(), "Pebble sends an intermediate");
-    assert_eq!(mode(&paths.key), 0o600);
+}
+
+/// Checks that `key` is a PEM private key readable by its owner only.
+pub fn assert_private_key(key: &Path) {
+    assert_eq!(mode(key), 0o600, "{}", key.display());
+    let text = std::fs::read_to_string(key).expect("the key file");
     assert!(
-        std::fs::read_to_string(&paths.key)
-            .expect("key.pem")
-            .starts_with("-----BEGIN PRIVATE KEY-----")
+        text.starts_with("-----BEGIN ") && text.contains("PRIVATE KEY-----"),
+        "{} is not a PEM private key",
+        key.display()
     );
 }
 

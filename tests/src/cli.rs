@@ -11,41 +11,48 @@ use crate::repo_root;
 /// runs a stale binary. Panics with cargo's output if the build fails.
 pub fn acmebox_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // The test binary lives in <target>/<profile>/deps/.
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary is in <target>/<profile>/deps")
-            .to_path_buf();
-        let release = profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release");
-        let target_dir = profile_dir
-            .parent()
-            .expect("<target>/<profile>")
-            .to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .current_dir(repo_root())
-            .args(["build", "--quiet", "-p", "acmebox", "--bin", "acmebox"])
-            .env("CARGO_TARGET_DIR", &target_dir);
-        if release {
-            build.arg("--release");
-        }
-        let out = build
-            .output()
-            .expect("running cargo build for the acmebox binary");
-        assert!(
-            out.status.success(),
-            "cargo build -p acmebox --bin acmebox failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join("acmebox");
-        assert!(bin.is_file(), "{} was not built", bin.display());
-        bin
-    })
-    .clone()
+    BIN.get_or_init(|| build_bin("acmebox")).clone()
+}
+
+/// The `acmebox-lego-exec` binary (lego's `EXEC_PATH`), built like [`acmebox_bin`].
+pub fn lego_exec_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_bin("acmebox-lego-exec")).clone()
+}
+
+fn build_bin(name: &str) -> PathBuf {
+    // The test binary lives in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary is in <target>/<profile>/deps")
+        .to_path_buf();
+    let release = profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release");
+    let target_dir = profile_dir
+        .parent()
+        .expect("<target>/<profile>")
+        .to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(repo_root())
+        .args(["build", "--quiet", "-p", "acmebox", "--bin", name])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if release {
+        build.arg("--release");
+    }
+    let out = build
+        .output()
+        .expect("running cargo build for the acmebox binary");
+    assert!(
+        out.status.success(),
+        "cargo build -p acmebox --bin {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = profile_dir.join(name);
+    assert!(bin.is_file(), "{} was not built", bin.display());
+    bin
 }

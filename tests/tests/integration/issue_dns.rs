@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -425,4 +425,88 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
         assert!(stderr.contains(&line), "stderr lacks {line:?}:\n{stderr}");
     }
     assert!(!stderr.contains(s.pdns_api_key.as_str()), "{stderr}");
+}
+
+/// SIGTERM while `acmebox issue` waits for propagation: the two published TXT values are
+/// removed from PowerDNS before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_removes_published_records_on_sigterm() {
+    let bin = tokio::task::spawn_blocking(acmebox_bin).await.unwrap();
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &component,
+        &format!("{{ env = {API_KEY_VAR:?}, secret = true }}"),
+    );
+    let s = servers();
+    // The propagation check polls this socket, which never answers, so issuance waits after
+    // the values are published until the signal comes.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let name = unique("dns-sigterm");
+    let wildcard = format!("*.{name}");
+    let child = tokio::process::Command::new(&bin)
+        .args([
+            "issue",
+            "-d",
+            &name,
+            "-d",
+            &wildcard,
+            "--challenge",
+            "dns-01",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .args(["--provider", "pdns"])
+        .args(["--resolver", &s.pdns_dns, "--authoritative", &silent_addr])
+        .args([
+            "--directory",
+            &s.pebble_directory,
+            "--ca-cert",
+            &s.pebble_ca_cert,
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .arg("--account")
+        .arg(tmp.path().join("account.json"))
+        .env(API_KEY_VAR, &s.pdns_api_key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+
+    let record = format!("_acme-challenge.{name}.");
+    let published = async {
+        while txt_values("example.test.", &record).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(90), published)
+        .await
+        .expect("the two TXT values were never published");
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("acmebox did not exit after SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for line in [
+        "SIGTERM received; cleaning up 2 challenge response(s)",
+        "interrupted by SIGTERM; cleaned up 2",
+        "audit: pdns cleanup PATCH",
+    ] {
+        assert!(stderr.contains(line), "stderr lacks {line:?}:\n{stderr}");
+    }
+    assert_nothing_left("example.test.", &name);
+    assert!(!tmp.path().join("out").exists());
 }

@@ -2,6 +2,7 @@
 //! loopback, and wasm guest components built from source.
 
 mod acme_dns;
+mod clients;
 mod cloudflare;
 mod issue;
 mod issue_dns;

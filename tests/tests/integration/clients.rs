@@ -1,0 +1,450 @@
+//! Real ACME clients with acmebox as their DNS hook, against Pebble and PowerDNS: lego's `exec`
+//! provider (default and RAW modes) with `acmebox-lego-exec`, certbot's manual hooks with
+//! `acmebox certbot-hook`, and lego's `httpreq` provider with `acmebox serve`. Every run
+//! requests an apex and its wildcard (two values at one name), and checks that nothing is left
+//! in PowerDNS afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use acmebox_tests::certs::{assert_private_key, check_chain};
+use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
+use acmebox_tests::cloudflare_api::dns_txt_values;
+use acmebox_tests::guests::{guest_target_dir, provider};
+use acmebox_tests::servers::servers;
+
+/// A DNS-01 value, for requests made by hand.
+const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+
+/// How long one client run may take before the test gives up on it.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A domain under `example.test` no other test uses.
+fn unique(test: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{test}-{}-{n}.example.test", std::process::id())
+}
+
+/// The PowerDNS webserver's origin.
+fn pdns_origin() -> String {
+    let url = &servers().pdns_api_url;
+    url[..url.find("/api/v1").unwrap_or(url.len())].to_owned()
+}
+
+/// An acmebox config with the PowerDNS provider as `pdns`, its key read from a file.
+fn write_config(dir: &Path) -> PathBuf {
+    let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
+    let key_file = dir.join("pdns-api-key");
+    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
+    let origin = pdns_origin();
+    let text = format!(
+        r#"cache_dir = {cache:?}
+
+[providers.pdns]
+component = {component:?}
+allow = [{origin:?}]
+ttl = 60
+
+[providers.pdns.config]
+api_url = {origin:?}
+api_key = {{ file = {key:?}, secret = true }}
+"#,
+        cache = guest_target_dir()
+            .join("component-cache")
+            .display()
+            .to_string(),
+        component = component.display().to_string(),
+        key = key_file.display().to_string(),
+    );
+    let path = dir.join("acmebox.toml");
+    std::fs::write(&path, text).expect("writing acmebox.toml");
+    path
+}
+
+/// Runs `command` to completion within [`CLIENT_TIMEOUT`], killing it if it hangs.
+fn run(mut command: Command, what: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot run {what}: {err}"));
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("waiting for the client").is_some() {
+            return child
+                .wait_with_output()
+                .expect("collecting the client's output");
+        }
+        if started.elapsed() > CLIENT_TIMEOUT {
+            let _ = child.kill();
+            let out = child
+                .wait_with_output()
+                .expect("collecting the client's output");
+            panic!(
+                "{what} did not finish within {CLIENT_TIMEOUT:?}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn assert_success(out: &Output, what: &str) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+/// lego with the common flags: Pebble, its CA, a fresh account dir, PowerDNS as resolver.
+fn lego(dir: &Path, domain: &str) -> Command {
+    let s = servers();
+    let mut lego = Command::new("lego");
+    lego.env("LEGO_CA_CERTIFICATES", &s.pebble_ca_cert)
+        .args(["--server", &s.pebble_directory, "--accept-tos"])
+        .args(["--email", "hooks@example.test"])
+        .arg("--path")
+        .arg(dir.join("lego"))
+        .args(["--dns.resolvers", &s.pdns_dns, "--dns.disable-cp"])
+        .args(["-d", domain, "-d", &format!("*.{domain}")]);
+    lego
+}
+
+/// Checks lego's certificate for `domain` + `*.domain`.
+fn check_lego_certificate(dir: &Path, domain: &str) {
+    let certs = dir.join("lego").join("certificates");
+    check_chain(
+        &certs.join(format!("{domain}.crt")),
+        &certs.join(format!("{domain}.issuer.crt")),
+        &[domain, &format!("*.{domain}")],
+    );
+    assert_private_key(&certs.join(format!("{domain}.key")));
+}
+
+fn assert_nothing_left(domain: &str) {
+    let fqdn = format!("_acme-challenge.{domain}.");
+    let left = dns_txt_values(&fqdn).expect("querying PowerDNS");
+    assert!(left.is_empty(), "{fqdn} still holds {left:?}");
+}
+
+fn lego_exec(mode: Option<&str>) {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let config = write_config(tmp.path());
+    let domain = unique(&format!(
+        "lego-exec-{}",
+        mode.unwrap_or("default").to_lowercase()
+    ));
+    let mut command = lego(tmp.path(), &domain);
+    command
+        .env("EXEC_PATH", lego_exec_bin())
+        .env("EXEC_SEQUENCE_INTERVAL", "0")
+        .env("EXEC_POLLING_INTERVAL", "1")
+        .env("EXEC_PROPAGATION_TIMEOUT", "30")
+        .env("ACMEBOX_CONFIG", &config)
+        .env("ACMEBOX_PROVIDER", "pdns")
+        .args(["--dns", "exec", "run"]);
+    match mode {
+        Some(mode) => command.env("EXEC_MODE", mode),
+        None => command.env_remove("EXEC_MODE"),
+    };
+    let out = run(command, "lego with acmebox-lego-exec");
+    let text = assert_success(&out, "lego with acmebox-lego-exec");
+    check_lego_certificate(tmp.path(), &domain);
+    // Two values presented and both removed, each through the sandboxed provider.
+    assert_eq!(
+        text.matches("acmebox-lego-exec: pdns present: ok").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("acmebox-lego-exec: pdns cleanup: ok").count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains(&servers().pdns_api_key), "{text}");
+    assert_nothing_left(&domain);
+}
+
+#[test]
+fn lego_exec_default_mode_issues_apex_and_wildcard() {
+    lego_exec(None);
+}
+
+#[test]
+fn lego_exec_raw_mode_issues_apex_and_wildcard() {
+    lego_exec(Some("RAW"));
+}
+
+#[test]
+fn lego_exec_without_its_environment_says_what_to_set() {
+    let out = Command::new(lego_exec_bin())
+        .args(["present", "_acme-challenge.example.test.", VALUE])
+        .env_remove("ACMEBOX_CONFIG")
+        .env_remove("ACMEBOX_PROVIDER")
+        .output()
+        .expect("running acmebox-lego-exec");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ACMEBOX_CONFIG is not set") && stderr.contains("before running lego"),
+        "{stderr}"
+    );
+    let out = Command::new(lego_exec_bin())
+        .args(["present", "_acme-challenge.example.test."])
+        .output()
+        .expect("running acmebox-lego-exec");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("EXEC_MODE=RAW"), "{stderr}");
+}
+
+#[test]
+fn certbot_hooks_issue_apex_and_wildcard() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let config = write_config(tmp.path());
+    let domain = unique("certbot");
+    let s = servers();
+    // certbot runs a hook through the shell after checking that its first word is a program,
+    // and knows no quoting: the paths in these lines must not contain blanks.
+    let hook = |phase: &str| {
+        let (bin, config) = (acmebox_bin(), config.display().to_string());
+        let bin = bin.display().to_string();
+        assert!(
+            !bin.contains(char::is_whitespace) && !config.contains(char::is_whitespace),
+            "certbot cannot run hooks from paths with blanks: {bin} {config}"
+        );
+        format!(
+            "{bin} certbot-hook {phase} --config {config} --provider pdns --authoritative {}",
+            s.pdns_dns
+        )
+    };
+    let certbot_dir = tmp.path().join("certbot");
+    let mut command = Command::new("certbot");
+    command
+        .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
+        .args(["certonly", "--non-interactive", "--agree-tos"])
+        .args([
+            "--register-unsafely-without-email",
+            "--server",
+            &s.pebble_directory,
+        ])
+        .arg("--config-dir")
+        .arg(certbot_dir.join("config"))
+        .arg("--work-dir")
+        .arg(certbot_dir.join("work"))
+        .arg("--logs-dir")
+        .arg(certbot_dir.join("logs"))
+        .args(["--manual", "--preferred-challenges", "dns"])
+        .args(["--manual-auth-hook", &hook("auth")])
+        .args(["--manual-cleanup-hook", &hook("cleanup")])
+        .args([
+            "--cert-name",
+            "hooks",
+            "-d",
+            &domain,
+            "-d",
+            &format!("*.{domain}"),
+        ]);
+    let out = run(command, "certbot with acmebox certbot-hook");
+    assert_success(&out, "certbot with acmebox certbot-hook");
+    let live = certbot_dir.join("config").join("live").join("hooks");
+    check_chain(
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        &[&domain, &format!("*.{domain}")],
+    );
+    assert_private_key(&live.join("privkey.pem"));
+    // certbot keeps each hook's output in its log.
+    let log = std::fs::read_to_string(certbot_dir.join("logs").join("letsencrypt.log"))
+        .expect("certbot's log");
+    assert_eq!(log.matches("pdns present: ok").count(), 2, "{log}");
+    assert_eq!(log.matches("pdns cleanup: ok").count(), 2, "{log}");
+    assert!(log.contains("served by 1 nameserver(s)"), "{log}");
+    assert!(!log.contains(&s.pdns_api_key));
+    assert_nothing_left(&domain);
+}
+
+/// `acmebox serve` on a free loopback port; killed when dropped.
+struct Serve {
+    child: Child,
+    origin: String,
+}
+
+impl Serve {
+    fn start(config: &Path, user: Option<(&str, &str)>) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = Command::new(acmebox_bin());
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(config)
+            .args(["--provider", "pdns"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some((user, password)) = user {
+            command
+                .args(["--basic-auth-user", user])
+                .env("ACMEBOX_SERVE_PASSWORD", password);
+        }
+        let child = command.spawn().expect("starting acmebox serve");
+        let origin = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "acmebox serve did not listen on {origin}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Serve { child, origin }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lego_httpreq(mode: Option<&str>, auth: Option<(&str, &str)>) {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let config = write_config(tmp.path());
+    let serve = Serve::start(&config, auth);
+    let domain = unique(&format!(
+        "httpreq-{}",
+        mode.unwrap_or("default").to_lowercase()
+    ));
+    let mut command = lego(tmp.path(), &domain);
+    command
+        .env("HTTPREQ_ENDPOINT", &serve.origin)
+        .env("HTTPREQ_POLLING_INTERVAL", "1")
+        .env("HTTPREQ_PROPAGATION_TIMEOUT", "30")
+        .args(["--dns", "httpreq", "run"]);
+    if let Some(mode) = mode {
+        command.env("HTTPREQ_MODE", mode);
+    }
+    if let Some((user, password)) = auth {
+        command
+            .env("HTTPREQ_USERNAME", user)
+            .env("HTTPREQ_PASSWORD", password);
+    }
+    let out = run(command, "lego with httpreq and acmebox serve");
+    assert_success(&out, "lego with httpreq and acmebox serve");
+    check_lego_certificate(tmp.path(), &domain);
+    assert_nothing_left(&domain);
+}
+
+#[test]
+fn lego_httpreq_through_acmebox_serve_with_basic_auth() {
+    lego_httpreq(None, Some(("lego", "s3cret-pass")));
+}
+
+#[test]
+fn lego_httpreq_raw_mode_through_acmebox_serve() {
+    lego_httpreq(Some("RAW"), None);
+}
+
+/// What `acmebox serve` answers to requests that are not right.
+#[test]
+fn serve_explains_bad_requests() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let config = write_config(tmp.path());
+    let serve = Serve::start(&config, Some(("user", "pass")));
+    let curl = |args: &[&str]| -> (String, String) {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}"])
+            .args(args)
+            .output()
+            .expect("running curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').expect("curl prints the status");
+        (code.to_owned(), body.to_owned())
+    };
+    let present = format!("{}/present", serve.origin);
+    let domain = unique("serve");
+    let fqdn = format!("_acme-challenge.{domain}.");
+    let good = format!(r#"{{"fqdn":"{fqdn}","value":"{VALUE}"}}"#);
+    let good = good.as_str();
+
+    let (code, body) = curl(&["-X", "POST", "--data", good, &present]);
+    assert_eq!(code, "401", "{body}");
+    let (code, body) = curl(&["-u", "user:wrong", "-X", "POST", "--data", good, &present]);
+    assert_eq!(code, "401", "{body}");
+    let (code, body) = curl(&["-u", "user:pass", &present]);
+    assert_eq!(code, "405", "{body}");
+    let (code, body) = curl(&[
+        "-u",
+        "user:pass",
+        "-X",
+        "POST",
+        "--data",
+        good,
+        &format!("{}/other", serve.origin),
+    ]);
+    assert_eq!(code, "404", "{body}");
+    let (code, body) = curl(&[
+        "-u",
+        "user:pass",
+        "-X",
+        "POST",
+        "--data",
+        "{\"fqdn\":1}",
+        &present,
+    ]);
+    assert_eq!(
+        (code.as_str(), body.contains("keyAuth")),
+        ("400", true),
+        "{body}"
+    );
+    let bad_value = format!(r#"{{"fqdn":"{fqdn}","value":"not-a-dns-01-value"}}"#);
+    let bad_value = bad_value.as_str();
+    let (code, body) = curl(&[
+        "-u",
+        "user:pass",
+        "-X",
+        "POST",
+        "--data",
+        bad_value,
+        &present,
+    ]);
+    assert_eq!(
+        (code.as_str(), body.contains("43 base64url")),
+        ("400", true),
+        "{body}"
+    );
+    // A name outside every PowerDNS zone: the provider's own error, as 502.
+    let outside = format!(r#"{{"fqdn":"_acme-challenge.nowhere.invalid.","value":"{VALUE}"}}"#);
+    let outside = outside.as_str();
+    let (code, body) = curl(&["-u", "user:pass", "-X", "POST", "--data", outside, &present]);
+    assert_eq!(
+        (code.as_str(), body.contains("zone not found")),
+        ("502", true),
+        "{body}"
+    );
+
+    // The good request works, then is cleaned up.
+    let (code, body) = curl(&["-u", "user:pass", "-X", "POST", "--data", good, &present]);
+    assert_eq!(
+        (code.as_str(), body.contains("\"ok\":true")),
+        ("200", true),
+        "{body}"
+    );
+    assert_eq!(dns_txt_values(&fqdn).expect("dig"), [VALUE]);
+    let cleanup = format!("{}/cleanup", serve.origin);
+    let (code, body) = curl(&["-u", "user:pass", "-X", "POST", "--data", good, &cleanup]);
+    assert_eq!(code, "200", "{body}");
+    assert_nothing_left(&domain);
+}
