@@ -15,6 +15,8 @@
 # ACMEBOX_PDNS_API_KEY, ACMEBOX_PDNS_ZONES="example.test. delegated.test.",
 # ACMEBOX_PEBBLE_PORT=24000, ACMEBOX_PEBBLE_MGMT_PORT=25000, ACMEBOX_PEBBLE_HTTP_PORT=25080,
 # ACMEBOX_PEBBLE_TLS_PORT=25443.
+# ACMEBOX_PDNS_SQLITE_JOURNAL_MODE: unset keeps PowerDNS's own default (WAL); `delete` selects
+# sqlite's rollback journal, for benchmarks that compare the two.
 set -euo pipefail
 
 : "${ACMEBOX_SERVERS_DIR:=${TMPDIR:-/tmp}/acmebox-servers}"
@@ -160,6 +162,11 @@ query-cache-ttl=0
 negquery-cache-ttl=0
 zone-cache-refresh-interval=0
 EOF
+        if [[ -n ${ACMEBOX_PDNS_SQLITE_JOURNAL_MODE-} ]]; then
+            [[ $ACMEBOX_PDNS_SQLITE_JOURNAL_MODE =~ ^(wal|WAL|delete|DELETE)$ ]] \
+                || die "ACMEBOX_PDNS_SQLITE_JOURNAL_MODE must be wal or delete"
+            echo "gsqlite3-pragma-journal-mode=$ACMEBOX_PDNS_SQLITE_JOURNAL_MODE" >>"$pdns_dir/pdns.conf"
+        fi
         spawn "$pdns_dir/pid" "$logs/pdns.log" "$bin" --config-dir="$pdns_dir"
         local i
         for ((i = 0; i < 200; i++)); do
