@@ -2,6 +2,8 @@
 # Benchmark acmebox against acmeow 1.2.0 on the same challenge operations.
 #
 #   bench/run.sh [--markdown FILE] [--python PYTHON]
+#   bench/run.sh clients [options]   acmebox as a DNS-01 hook against a curl script, at scale,
+#                                    and end to end beside lego (bench/clients.sh --help)
 #
 #   --markdown FILE   also write the table (with a line on the machine) as markdown to FILE,
 #                     for refreshing BENCHMARKS.md
@@ -14,13 +16,17 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ ${1-} == clients ]]; then
+    shift
+    exec "$repo/bench/clients.sh" "$@"
+fi
 markdown=""
 python=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --markdown) markdown=$(realpath -m "$2"); shift 2 ;;
         --python) python="$2"; shift 2 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
