@@ -39,6 +39,7 @@
 pub mod challenge;
 pub mod client;
 pub mod config;
+pub mod conformance;
 pub mod egress;
 mod error;
 pub mod handlers;

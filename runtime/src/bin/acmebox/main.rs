@@ -2,6 +2,7 @@
 //! clients. Every subcommand parses its arguments, calls the library and prints.
 
 mod challenge_cmd;
+mod conformance_cmd;
 mod hook_cmd;
 mod issue_cmd;
 mod sandbox_cmd;
@@ -33,6 +34,8 @@ enum Command {
     CertbotHook(hook_cmd::CertbotHookArgs),
     /// Serve lego's httpreq protocol (POST /present, /cleanup) backed by a sandboxed provider.
     Serve(hook_cmd::ServeArgs),
+    /// Check a provider against its real backend and the DNS servers that serve its zone.
+    Conformance(conformance_cmd::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),
+        Command::Conformance(args) => conformance_cmd::run(args),
     };
     match result {
         Ok(code) => code,

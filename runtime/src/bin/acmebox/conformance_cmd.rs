@@ -1,0 +1,110 @@
+//! `acmebox conformance`: run a configured provider through the conformance kit.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use acmebox::config::Config;
+use acmebox::conformance::{self, ConformanceOptions};
+use acmebox::propagation::PropagationOptions;
+use acmebox::sandbox::Sandbox;
+use anyhow::Context as _;
+use clap::Args;
+
+/// Check a provider against its real backend: present, coexisting values, cleanup and errors,
+/// verified with DNS queries to the zone's authoritative servers. Prints one line per check
+/// and a summary; exits non-zero when a check failed.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// The provider configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The provider to check, from the configuration.
+    #[arg(long, value_name = "NAME")]
+    provider: String,
+    /// The zone the provider manages; the kit publishes only under it.
+    #[arg(long, value_name = "ZONE")]
+    zone: String,
+    /// The name to test with, in the zone (default: a random label under the zone).
+    #[arg(long, value_name = "NAME")]
+    domain: Option<String>,
+    /// The recursive resolver (ip:port) for CNAME, zone and nameserver lookups; repeat for
+    /// more. Default: the system's.
+    #[arg(long = "resolver", value_name = "ADDR")]
+    resolvers: Vec<SocketAddr>,
+    /// Poll this server (ip:port) instead of the zone's nameservers; repeat for more. It must
+    /// be authoritative for the zone.
+    #[arg(long = "authoritative", value_name = "ADDR")]
+    authoritative: Vec<SocketAddr>,
+    /// The port the zone's nameservers are polled on (53 unless set).
+    #[arg(long, value_name = "PORT", conflicts_with = "authoritative")]
+    nameserver_port: Option<u16>,
+    /// Wait at most this many seconds for a change to show at the servers, even when the
+    /// provider suggests longer.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// The provider's cleanup leaves values in place by design (acme-dns): the checks that
+    /// cleanup removes values are reported as not applicable.
+    #[arg(long)]
+    cleanup_keeps_values: bool,
+    /// The provider publishes at a place of its own whatever the record's name and zone
+    /// (acme-dns): the check with a record in a zone that does not exist is not applicable.
+    #[arg(long)]
+    ignores_record_name: bool,
+    /// Print the report as JSON instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(check(args))
+}
+
+async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&args.config)?;
+    let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
+
+    let mut dns = PropagationOptions::default();
+    if !args.resolvers.is_empty() {
+        dns = dns.with_resolvers(args.resolvers.clone());
+    }
+    if !args.authoritative.is_empty() {
+        dns = dns.with_authoritative_servers(args.authoritative.clone());
+    }
+    if let Some(port) = args.nameserver_port {
+        dns = dns.with_nameserver_port(port);
+    }
+    let mut options = ConformanceOptions::new(&args.zone)
+        .with_propagation(dns)
+        .with_cleanup_keeps_values(args.cleanup_keeps_values)
+        .with_ignores_record_name(args.ignores_record_name);
+    if let Some(domain) = &args.domain {
+        options = options.with_domain(domain);
+    }
+    if let Some(secs) = args.timeout {
+        options = options.with_timeout_cap(Duration::from_secs(secs));
+    }
+
+    let json = args.json;
+    let report = conformance::run_with_progress(&provider, &options, |result| {
+        if !json {
+            println!("{result}");
+        }
+    })
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
