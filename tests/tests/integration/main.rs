@@ -4,6 +4,7 @@
 mod acme_dns;
 mod clients;
 mod cloudflare;
+mod conformance;
 mod issue;
 mod issue_dns;
 mod js_provider;
