@@ -85,7 +85,7 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
 /// The component of the JavaScript provider in `guest-providers/<dir>` (such as
 /// `httpreq-js`), built from its `provider.js` with the componentize-js its
-/// `package-lock.json` pins (`npm ci` first when `node_modules` is missing or stale).
+/// `package-lock.json` pins (`npm install` first when `node_modules` is missing or stale).
 ///
 /// Fails with the command to run when node or npm is missing.
 pub fn js_provider(dir: &str) -> anyhow::Result<PathBuf> {
@@ -105,11 +105,14 @@ pub fn js_provider(dir: &str) -> anyhow::Result<PathBuf> {
         )?;
         let installed = src.join("node_modules").join(".package-lock.json");
         if !up_to_date(&installed, &[&src.join("package-lock.json")])? {
+            // Not `npm ci`: it refuses this lock file on a fresh checkout, asking for entries of
+            // optional packages for other platforms that npm itself leaves out of the lock.
+            // `npm install` installs the versions the lock pins.
             run(
                 Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund"])
+                    .args(["install", "--no-audit", "--no-fund"])
                     .current_dir(&src),
-                "npm ci",
+                "npm install",
             )?;
         }
         let componentize = src
