@@ -18,7 +18,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::http_server::Received;
-use crate::servers::servers;
 
 /// The zone the stand-in serves, as Cloudflare names zones (no trailing dot).
 pub const ZONE: &str = "example.test";
@@ -456,39 +455,6 @@ impl PowerDnsZone {
 /// `"value"`: a TXT value as PowerDNS content.
 pub fn quote_txt(value: &str) -> String {
     format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// The TXT values PowerDNS answers for `fqdn` over DNS (following a CNAME in its zones),
-/// sorted.
-pub fn dns_txt_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
-    let (host, port) = servers()
-        .pdns_dns
-        .rsplit_once(':')
-        .context("ACMEBOX_PDNS_DNS is not host:port")?;
-    let out = std::process::Command::new("dig")
-        .args([
-            &format!("@{host}"),
-            "-p",
-            port,
-            "+short",
-            "+time=2",
-            "+tries=2",
-        ])
-        .args(["TXT", fqdn])
-        .output()
-        .context("running dig")?;
-    if !out.status.success() {
-        bail!("dig failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        // A CNAME on the way is printed as its target, unquoted.
-        .filter(|line| line.starts_with('"'))
-        .map(|line| line.split('"').skip(1).step_by(2).collect())
-        .collect();
-    values.sort();
-    Ok(values)
 }
 
 /// Serves HTTP/1.1 on `listener`, several requests per connection: records each request in

@@ -4,10 +4,9 @@
 //! through the PowerDNS API. It checks HTTP basic auth when given credentials, and records
 //! every request it receives.
 //!
-//! The PowerDNS helpers it uses ([`txt_values`], [`add_txt_value`], [`remove_txt_value`],
+//! The PowerDNS helpers it uses ([`pdns::txt_values`], [`add_txt_value`], [`remove_txt_value`],
 //! [`delete_txt_rrset`]) are public, so tests can check and clean up the same rrsets.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
@@ -18,7 +17,6 @@ use tokio::task::JoinHandle;
 
 use crate::http_server::Received;
 use crate::pdns;
-use crate::servers::servers;
 
 /// The zone the endpoint writes into.
 pub const ZONE: &str = "example.test.";
@@ -92,21 +90,9 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
 }
 
-/// The TXT values at `fqdn` in zone `example.test.`, as the PowerDNS API has them (quotes
-/// removed), sorted.
-pub fn txt_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
-    let mut values: Vec<String> = txt_records(fqdn)?
-        .iter()
-        .filter_map(|r| r["content"].as_str())
-        .map(|c| c.trim_matches('"').to_owned())
-        .collect();
-    values.sort();
-    Ok(values)
-}
-
 /// Adds `value` to the TXT rrset at `fqdn` in `example.test.`, keeping the other values.
 pub fn add_txt_value(fqdn: &str, value: &str) -> anyhow::Result<()> {
-    let mut records = txt_records(fqdn)?;
+    let mut records = pdns::txt_records(ZONE, fqdn)?;
     let content = format!("\"{value}\"");
     if records.iter().any(|r| r["content"] == content.as_str()) {
         return Ok(());
@@ -120,7 +106,7 @@ pub fn add_txt_value(fqdn: &str, value: &str) -> anyhow::Result<()> {
 /// Removes `value` from the TXT rrset at `fqdn` in `example.test.`, deleting the rrset when it
 /// was the last value.
 pub fn remove_txt_value(fqdn: &str, value: &str) -> anyhow::Result<()> {
-    let records = txt_records(fqdn)?;
+    let records = pdns::txt_records(ZONE, fqdn)?;
     let content = format!("\"{value}\"");
     let rest: Vec<Value> = records
         .iter()
@@ -261,43 +247,9 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The TXT records (`{"content": "\"...\"", "disabled": ...}`) at `fqdn` in `example.test.`.
-fn txt_records(fqdn: &str) -> anyhow::Result<Vec<Value>> {
-    let s = servers();
-    let url = format!(
-        "{}/zones/{ZONE}?rrset_name={fqdn}&rrset_type=TXT",
-        s.pdns_api_url
-    );
-    let zone = curl(&["-H", &format!("X-API-Key: {}", s.pdns_api_key), &url])?;
-    Ok(zone["rrsets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["name"] == fqdn && r["type"] == "TXT")
-        .flat_map(|r| r["records"].as_array().cloned().unwrap_or_default())
-        .collect())
-}
-
 /// One rrset change in `example.test.`, retried while PowerDNS's sqlite backend is busy.
 fn patch(rrset: Value) -> anyhow::Result<()> {
     pdns::patch_rrset(ZONE, rrset).map_err(anyhow::Error::msg)
-}
-
-/// Runs curl against the PowerDNS API; the JSON it answered.
-fn curl(args: &[&str]) -> anyhow::Result<Value> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--max-time", "10"])
-        .args(args)
-        .output()
-        .context("cannot run curl")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "curl {}: {}{}",
-        args.last().copied().unwrap_or_default(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 /// Standard base64 with padding (RFC 4648 §4).

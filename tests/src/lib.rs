@@ -10,6 +10,7 @@ pub mod http_server;
 pub mod httpreq_endpoint;
 pub mod pdns;
 pub mod servers;
+pub mod support;
 
 use std::path::PathBuf;
 

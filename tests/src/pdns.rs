@@ -1,5 +1,6 @@
-//! Direct changes to the test PowerDNS through its HTTP API, for test set-up and clean-up
-//! (a CNAME to follow, a record left to remove).
+//! The test PowerDNS seen directly, not through a provider: what its API holds and what it
+//! answers over DNS, and changes for test set-up and clean-up (a CNAME to follow, a record left
+//! to remove).
 //!
 //! PowerDNS's sqlite backend refuses one of two writes that arrive at the same moment with a
 //! 500 ("database is locked"), and the tests run side by side, so every change is retried a
@@ -8,9 +9,13 @@
 use std::process::Command;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::servers::servers;
+
+/// The zone the tests work in.
+pub const ZONE: &str = "example.test.";
 
 /// Attempts before a refused change is an error.
 const ATTEMPTS: u32 = 8;
@@ -64,4 +69,107 @@ fn pause(attempt: u32) -> Duration {
 
 fn absolute(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
+}
+
+/// The PowerDNS webserver's origin, `http://127.0.0.1:PORT`: what a provider's `api_url` and
+/// its grant take.
+pub fn origin() -> String {
+    let url = &servers().pdns_api_url;
+    let end = url.find("/api/v1").unwrap_or(url.len());
+    url[..end].to_owned()
+}
+
+/// The TXT records (`{"content": "\"...\"", "disabled": ...}`) the API holds at `fqdn` in
+/// `zone`.
+pub fn txt_records(zone: &str, fqdn: &str) -> anyhow::Result<Vec<Value>> {
+    let s = servers();
+    let url = format!(
+        "{}/zones/{}?rrset_name={fqdn}&rrset_type=TXT",
+        s.pdns_api_url,
+        absolute(zone)
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--max-time", "10"])
+        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key), &url])
+        .output()
+        .context("running curl")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "GET {url}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zone: Value = serde_json::from_slice(&out.stdout).context("the API answers JSON")?;
+    let fqdn = absolute(fqdn);
+    Ok(zone["rrsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["name"] == fqdn.as_str() && r["type"] == "TXT")
+        .flat_map(|r| r["records"].as_array().cloned().unwrap_or_default())
+        .collect())
+}
+
+/// The TXT values the API holds at `fqdn` in `zone`, quotes removed, sorted.
+pub fn txt_values_in(zone: &str, fqdn: &str) -> anyhow::Result<Vec<String>> {
+    let mut values: Vec<String> = txt_records(zone, fqdn)?
+        .iter()
+        .filter_map(|r| r["content"].as_str())
+        .map(|c| c.trim_matches('"').to_owned())
+        .collect();
+    values.sort();
+    Ok(values)
+}
+
+/// The TXT values the API holds at `fqdn` in [`ZONE`], quotes removed, sorted.
+pub fn txt_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
+    txt_values_in(ZONE, fqdn)
+}
+
+/// The TXT values PowerDNS answers for `fqdn` over DNS (following a CNAME in its zones),
+/// sorted.
+pub fn dns_txt_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
+    let (host, port) = servers()
+        .pdns_dns
+        .rsplit_once(':')
+        .context("ACMEBOX_PDNS_DNS is not host:port")?;
+    let out = Command::new("dig")
+        .args([
+            &format!("@{host}"),
+            "-p",
+            port,
+            "+short",
+            "+time=2",
+            "+tries=2",
+        ])
+        .args(["TXT", fqdn])
+        .output()
+        .context("running dig")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "dig failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        // A CNAME on the way is printed as its target, unquoted.
+        .filter(|line| line.starts_with('"'))
+        .map(|line| line.split('"').skip(1).step_by(2).collect())
+        .collect();
+    values.sort();
+    Ok(values)
+}
+
+/// The TXT rrset at a name in [`ZONE`] that a test may create; deleted when the guard drops,
+/// however the test ends.
+#[derive(Debug)]
+pub struct RrsetCleanup(pub String);
+
+impl Drop for RrsetCleanup {
+    fn drop(&mut self) {
+        if let Err(err) = delete_rrset(ZONE, &self.0, "TXT") {
+            eprintln!("cleanup of {}: {err}", self.0);
+        }
+    }
 }

@@ -16,14 +16,14 @@ use acmebox::sandbox::{
     CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::acme_dns_api::{Account, AcmeDnsApi};
-use acmebox_tests::cloudflare_api::dns_txt_values;
 use acmebox_tests::guests::provider;
-use acmebox_tests::http_server::Received;
+use acmebox_tests::pdns::dns_txt_values;
+use acmebox_tests::support::{
+    APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, header, sorted,
+};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "acme-dns-key-6tVqPz0Lw3Nc9Rk2Hs5Jx8Bd1Gf4Ym7a";
-const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
 const THIRD_VALUE: &str = "Bq3Rt5Yu7Io9Pa1Sd3Fg5Hj7Kl9Zx1Cv3Bn5Mq7We9R";
 
 /// A name no other test (in this process or another) uses, as a domain under `example.test`
@@ -82,43 +82,6 @@ fn load(
 fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
-}
-
-fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.is_ok(),
-        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
-        report.operation,
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    Ok(())
-}
-
-/// Fails if `secret` is anywhere in the report: outcome, logs, audit.
-fn ensure_hidden(report: &CallReport, secret: &str) -> anyhow::Result<()> {
-    let json = serde_json::to_string(report)?;
-    let debug = format!("{report:?}");
-    anyhow::ensure!(
-        !json.contains(secret) && !debug.contains(secret),
-        "the password leaked into the report: {json}"
-    );
-    Ok(())
-}
-
-fn sorted(values: &[&str]) -> Vec<String> {
-    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    values.sort();
-    values
-}
-
-fn header<'a>(request: &'a Received, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn provider_error(report: &CallReport) -> Option<&ProviderError> {

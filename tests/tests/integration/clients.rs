@@ -6,14 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use acmebox_tests::certs::{assert_private_key, check_chain};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
-use acmebox_tests::cloudflare_api::dns_txt_values;
 use acmebox_tests::guests::{guest_target_dir, provider};
+use acmebox_tests::pdns::{self, dns_txt_values};
 use acmebox_tests::servers::servers;
+use acmebox_tests::support::unique;
 
 /// A DNS-01 value, for requests made by hand.
 const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
@@ -21,25 +21,12 @@ const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 /// How long one client run may take before the test gives up on it.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// A domain under `example.test` no other test uses.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{test}-{}-{n}.example.test", std::process::id())
-}
-
-/// The PowerDNS webserver's origin.
-fn pdns_origin() -> String {
-    let url = &servers().pdns_api_url;
-    url[..url.find("/api/v1").unwrap_or(url.len())].to_owned()
-}
-
 /// An acmebox config with the PowerDNS provider as `pdns`, its key read from a file.
 fn write_config(dir: &Path) -> PathBuf {
     let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
     let key_file = dir.join("pdns-api-key");
     std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
-    let origin = pdns_origin();
+    let origin = pdns::origin();
     let text = format!(
         r#"cache_dir = {cache:?}
 

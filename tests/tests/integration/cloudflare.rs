@@ -7,38 +7,20 @@
 //! rrset it wrote when the test ends, however it ends.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
-use acmebox::sandbox::{
-    CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
-};
-use acmebox_tests::cloudflare_api::{CloudflareApi, dns_txt_values};
+use acmebox::sandbox::{Decision, ProviderError, ProviderSpec, Sandbox, WasmDnsProvider};
+use acmebox_tests::cloudflare_api::CloudflareApi;
 use acmebox_tests::guests::provider;
 use acmebox_tests::http_server::Received;
+use acmebox_tests::pdns::dns_txt_values;
+use acmebox_tests::support::{
+    APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, header, record, sorted, unique,
+};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "cf-test-token-Yq2vN8sKd41LmWx7";
-const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
-
-/// A domain under `example.test` no other test (in this process or another) uses.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("cf-{test}-{}-{n}.example.test", std::process::id())
-}
-
-fn record(domain: &str, value: &str, zone: Option<&str>) -> TxtRecord {
-    TxtRecord {
-        domain: domain.to_owned(),
-        fqdn: format!("_acme-challenge.{domain}."),
-        value: value.to_owned(),
-        ttl: 60,
-        zone: zone.map(str::to_owned),
-    }
-}
 
 /// The provider, configured for `api` with `token`, granted `allow`.
 fn load(
@@ -67,43 +49,6 @@ fn load(
 fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
-}
-
-fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.is_ok(),
-        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
-        report.operation,
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    Ok(())
-}
-
-/// Fails if `secret` is anywhere in the report: outcome, logs, audit.
-fn ensure_hidden(report: &CallReport, secret: &str) -> anyhow::Result<()> {
-    let json = serde_json::to_string(report)?;
-    let debug = format!("{report:?}");
-    anyhow::ensure!(
-        !json.contains(secret) && !debug.contains(secret),
-        "the token leaked into the report: {json}"
-    );
-    Ok(())
-}
-
-fn sorted(values: &[&str]) -> Vec<String> {
-    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    values.sort();
-    values
-}
-
-fn header<'a>(request: &'a Received, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// The received requests from `from` on, as `METHOD target`.

@@ -9,7 +9,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,19 +21,13 @@ use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Han
 use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
-use acmebox_tests::pdns::patch_rrset;
+use acmebox_tests::pdns::{patch_rrset, txt_values_in};
 use acmebox_tests::servers::servers;
-use serde_json::{Value, json};
+use acmebox_tests::support::unique;
+use serde_json::json;
 
 /// The environment variable the CLI test's config reads the API key from.
 const API_KEY_VAR: &str = "ACMEBOX_TEST_PDNS_API_KEY";
-
-/// A fresh name under example.test.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{test}-{}-{n}.example.test", std::process::id())
-}
 
 /// PowerDNS's DNS listener: the tests' resolver and the authoritative server polled.
 fn pdns_dns() -> SocketAddr {
@@ -124,40 +117,10 @@ async fn dns_setup(config: &Path) -> (WasmDns01Handler, DnsReadyCheck) {
     (handler, DnsReadyCheck::new(resolver))
 }
 
-/// The TXT values PowerDNS holds at `name` in `zone`, read through its API.
-fn txt_values(zone: &str, name: &str) -> Vec<String> {
-    let s = servers();
-    let url = format!(
-        "{}/zones/{zone}?rrset_name={name}&rrset_type=TXT",
-        s.pdns_api_url
-    );
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--max-time", "10"])
-        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key)])
-        .arg(&url)
-        .output()
-        .expect("running curl");
-    assert!(
-        out.status.success(),
-        "GET {url}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let zone: Value = serde_json::from_slice(&out.stdout).expect("the API answers JSON");
-    zone["rrsets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|rrset| rrset["type"] == "TXT" && rrset["name"] == name)
-        .flat_map(|rrset| rrset["records"].as_array().cloned().unwrap_or_default())
-        .filter_map(|record| record["content"].as_str().map(str::to_owned))
-        .collect()
-}
-
 /// Fails if PowerDNS still holds a TXT value at `_acme-challenge.<name>.` in `zone`.
 fn assert_nothing_left(zone: &str, name: &str) {
     let record = format!("_acme-challenge.{name}.");
-    let left = txt_values(zone, &record);
+    let left = txt_values_in(zone, &record).expect("reading PowerDNS");
     assert!(left.is_empty(), "{record} still holds {left:?}");
 }
 
@@ -304,8 +267,16 @@ async fn dns01_presents_where_the_cname_points() {
     for record in reports.iter().flat_map(|r| &r.audit) {
         assert!(record.path.contains("/zones/delegated.test."), "{record:?}");
     }
-    assert!(txt_values("delegated.test.", &target).is_empty());
-    assert!(txt_values("example.test.", &owner).is_empty());
+    assert!(
+        txt_values_in("delegated.test.", &target)
+            .expect("reading PowerDNS")
+            .is_empty()
+    );
+    assert!(
+        txt_values_in("example.test.", &owner)
+            .expect("reading PowerDNS")
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,7 +452,11 @@ async fn cli_removes_published_records_on_sigterm() {
 
     let record = format!("_acme-challenge.{name}.");
     let published = async {
-        while txt_values("example.test.", &record).len() < 2 {
+        while txt_values_in("example.test.", &record)
+            .expect("reading PowerDNS")
+            .len()
+            < 2
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };

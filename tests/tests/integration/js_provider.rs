@@ -4,30 +4,22 @@
 //! error mapping are checked, and a second load is served from the component cache.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
-use acmebox::sandbox::{
-    CacheStatus, CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord,
-};
+use acmebox::sandbox::{CacheStatus, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord};
 use acmebox_tests::guests::{js_provider, load_with_shared_cache, shared_cache_dir};
-use acmebox_tests::http_server::{Received, TestServer};
-use acmebox_tests::httpreq_endpoint::{HttpreqEndpoint, basic_auth, delete_txt_rrset, txt_values};
+use acmebox_tests::http_server::TestServer;
+use acmebox_tests::httpreq_endpoint::{HttpreqEndpoint, basic_auth};
+use acmebox_tests::pdns::{self, RrsetCleanup};
+use acmebox_tests::support::{
+    APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, header, sorted, unique,
+};
 use serde_json::{Value, json};
 
-const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
 const USER: &str = "acme";
 const PASSWORD: &str = "pw-9f8e7d6c5b4a";
-
-/// A domain under `example.test` no other test (in this process or another) uses.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("js-{test}-{}-{n}.example.test", std::process::id())
-}
 
 fn record(domain: &str, value: &str) -> TxtRecord {
     TxtRecord {
@@ -64,55 +56,6 @@ fn credentials(password: &str) -> [(&'static str, ConfigValue); 2] {
     ]
 }
 
-fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.is_ok(),
-        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
-        report.operation,
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    Ok(())
-}
-
-/// Fails when `secret` appears anywhere in what the report shows the operator.
-fn ensure_not_in_report(report: &CallReport, secret: &str) -> anyhow::Result<()> {
-    let shown = format!(
-        "{} {:?} {:?}",
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    anyhow::ensure!(!shown.contains(secret), "the secret leaked: {shown}");
-    Ok(())
-}
-
-fn header<'a>(request: &'a Received, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn sorted(values: &[&str]) -> Vec<String> {
-    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    values.sort();
-    values
-}
-
-/// The TXT rrset a test may create; deleted when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(err) = delete_txt_rrset(&self.0) {
-            eprintln!("cleanup of {}: {err:#}", self.0);
-        }
-    }
-}
-
 #[tokio::test]
 async fn present_and_cleanup_reach_powerdns_through_the_endpoint() -> anyhow::Result<()> {
     let endpoint = HttpreqEndpoint::start(Some((USER, PASSWORD))).await?;
@@ -125,29 +68,32 @@ async fn present_and_cleanup_reach_powerdns_through_the_endpoint() -> anyhow::Re
     )?)?;
     let domain = unique("roundtrip");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     let apex = record(&domain, APEX_VALUE);
     let wildcard = record(&domain, WILDCARD_VALUE);
 
     let report = provider.present(&apex).await;
     ensure_ok(&report)?;
-    ensure_not_in_report(&report, PASSWORD)?;
+    ensure_hidden(&report, PASSWORD)?;
     assert_eq!(report.audit.len(), 1, "{:?}", report.audit);
     assert_eq!(
         (report.audit[0].decision, report.audit[0].status),
         (Decision::Allowed, Some(200))
     );
-    assert_eq!(txt_values(&fqdn)?, [APEX_VALUE]);
+    assert_eq!(pdns::txt_values(&fqdn)?, [APEX_VALUE]);
 
     ensure_ok(&provider.present(&wildcard).await)?;
-    assert_eq!(txt_values(&fqdn)?, sorted(&[APEX_VALUE, WILDCARD_VALUE]));
+    assert_eq!(
+        pdns::txt_values(&fqdn)?,
+        sorted(&[APEX_VALUE, WILDCARD_VALUE])
+    );
 
     let report = provider.cleanup(&apex).await;
     ensure_ok(&report)?;
-    ensure_not_in_report(&report, PASSWORD)?;
-    assert_eq!(txt_values(&fqdn)?, [WILDCARD_VALUE]);
+    ensure_hidden(&report, PASSWORD)?;
+    assert_eq!(pdns::txt_values(&fqdn)?, [WILDCARD_VALUE]);
     ensure_ok(&provider.cleanup(&wildcard).await)?;
-    assert!(txt_values(&fqdn)?.is_empty());
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
 
     let received = endpoint.received();
     let calls: Vec<(&str, &str)> = received
@@ -185,7 +131,7 @@ async fn rejected_credentials_are_unauthorized() -> anyhow::Result<()> {
     let provider = load_with_shared_cache(spec(&origin, &origin, &credentials(wrong))?)?;
     let domain = unique("badauth");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     let report = provider.present(&record(&domain, APEX_VALUE)).await;
     let error = report.error().map(ToString::to_string).unwrap_or_default();
     assert!(
@@ -199,9 +145,9 @@ async fn rejected_credentials_are_unauthorized() -> anyhow::Result<()> {
         "{error}"
     );
     assert!(error.contains("401"), "{error}");
-    ensure_not_in_report(&report, wrong)?;
+    ensure_hidden(&report, wrong)?;
     assert_eq!(report.audit[0].status, Some(401));
-    assert!(txt_values(&fqdn)?.is_empty());
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
     Ok(())
 }
 

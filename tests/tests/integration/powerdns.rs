@@ -7,49 +7,24 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{
-    CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
+    Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::guests::provider;
 use acmebox_tests::http_server::TestServer;
-use acmebox_tests::pdns::delete_rrset;
+use acmebox_tests::pdns::{self, RrsetCleanup};
 use acmebox_tests::servers::servers;
+use acmebox_tests::support::{
+    APEX_VALUE, WILDCARD_VALUE, ensure_ok, join_all, record, sorted, unique,
+};
 use serde_json::Value;
 
-const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
-
-/// A domain under `example.test` no other test (in this process or another) uses.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{test}-{}-{n}.example.test", std::process::id())
-}
-
-/// The PowerDNS webserver's origin, `http://127.0.0.1:PORT`: what `api_url` and the grant take.
-fn api_origin() -> String {
-    let url = &servers().pdns_api_url;
-    let end = url.find("/api/v1").unwrap_or(url.len());
-    url[..end].to_owned()
-}
-
-fn record(domain: &str, value: &str, zone: Option<&str>) -> TxtRecord {
-    TxtRecord {
-        domain: domain.to_owned(),
-        fqdn: format!("_acme-challenge.{domain}."),
-        value: value.to_owned(),
-        ttl: 60,
-        zone: zone.map(str::to_owned),
-    }
-}
-
 fn load(sandbox: &Sandbox, allow: &[String], api_key: &str) -> anyhow::Result<WasmDnsProvider> {
-    load_at(sandbox, &api_origin(), allow, api_key)
+    load_at(sandbox, &pdns::origin(), allow, api_key)
 }
 
 /// The provider with `api_url` set to `api_url`.
@@ -76,105 +51,12 @@ fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
     Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
 }
 
-fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.is_ok(),
-        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
-        report.operation,
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    Ok(())
-}
-
-/// The TXT values at `fqdn`, as the PowerDNS API has them (quotes removed), sorted.
-fn api_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
-    let s = servers();
-    let url = format!(
-        "{}/zones/example.test.?rrset_name={fqdn}&rrset_type=TXT",
-        s.pdns_api_url
-    );
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--max-time", "10"])
-        .args(["-H", &format!("X-API-Key: {}", s.pdns_api_key), &url])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "GET {url}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let zone: Value = serde_json::from_slice(&out.stdout)?;
-    let mut values: Vec<String> = zone["rrsets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["name"] == fqdn && r["type"] == "TXT")
-        .flat_map(|r| r["records"].as_array().cloned().unwrap_or_default())
-        .filter_map(|r| {
-            r["content"]
-                .as_str()
-                .map(|c| c.trim_matches('"').to_owned())
-        })
-        .collect();
-    values.sort();
-    Ok(values)
-}
-
-/// The TXT values PowerDNS answers for `fqdn` over DNS, sorted.
-fn dns_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
-    let (host, port) = servers()
-        .pdns_dns
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow::anyhow!("ACMEBOX_PDNS_DNS is not host:port"))?;
-    let out = Command::new("dig")
-        .args([
-            &format!("@{host}"),
-            "-p",
-            port,
-            "+short",
-            "+time=2",
-            "+tries=2",
-        ])
-        .args(["TXT", fqdn])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "dig failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().trim_matches('"').to_owned())
-        .filter(|l| !l.is_empty())
-        .collect();
-    values.sort();
-    Ok(values)
-}
-
-fn sorted(values: &[&str]) -> Vec<String> {
-    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    values.sort();
-    values
-}
-
-/// The TXT rrset a test may create; deleted through the API when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(err) = delete_rrset("example.test.", &self.0, "TXT") {
-            eprintln!("cleanup of {}: {err}", self.0);
-        }
-    }
-}
-
 #[tokio::test]
 async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     let domain = unique("coexist");
-    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     // The apex without a zone (found through GET /zones), the wildcard with one.
     let apex = record(&domain, APEX_VALUE, None);
     let wildcard = record(&domain, WILDCARD_VALUE, Some("example.test."));
@@ -189,13 +71,13 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
         "{:?}",
         report.audit
     );
-    assert_eq!(api_values(&apex.fqdn)?, [APEX_VALUE]);
-    assert_eq!(dns_values(&apex.fqdn)?, [APEX_VALUE]);
+    assert_eq!(pdns::txt_values(&apex.fqdn)?, [APEX_VALUE]);
+    assert_eq!(pdns::dns_txt_values(&apex.fqdn)?, [APEX_VALUE]);
 
     ensure_ok(&pdns.present(&wildcard).await)?;
     let both = sorted(&[APEX_VALUE, WILDCARD_VALUE]);
-    assert_eq!(api_values(&apex.fqdn)?, both);
-    assert_eq!(dns_values(&apex.fqdn)?, both);
+    assert_eq!(pdns::txt_values(&apex.fqdn)?, both);
+    assert_eq!(pdns::dns_txt_values(&apex.fqdn)?, both);
 
     // Presenting again changes nothing and makes no PATCH.
     let report = pdns.present(&wildcard).await;
@@ -205,19 +87,19 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
         "{:?}",
         report.audit
     );
-    assert_eq!(api_values(&apex.fqdn)?, both);
+    assert_eq!(pdns::txt_values(&apex.fqdn)?, both);
 
     ensure_ok(&pdns.cleanup(&apex).await)?;
-    assert_eq!(api_values(&apex.fqdn)?, [WILDCARD_VALUE]);
-    assert_eq!(dns_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::txt_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::dns_txt_values(&apex.fqdn)?, [WILDCARD_VALUE]);
 
     // Twice is fine; the second call finds nothing to remove.
     ensure_ok(&pdns.cleanup(&apex).await)?;
-    assert_eq!(api_values(&apex.fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::txt_values(&apex.fqdn)?, [WILDCARD_VALUE]);
 
     ensure_ok(&pdns.cleanup(&wildcard).await)?;
-    assert!(api_values(&apex.fqdn)?.is_empty());
-    assert!(dns_values(&apex.fqdn)?.is_empty());
+    assert!(pdns::txt_values(&apex.fqdn)?.is_empty());
+    assert!(pdns::dns_txt_values(&apex.fqdn)?.is_empty());
     ensure_ok(&pdns.cleanup(&wildcard).await)?;
     Ok(())
 }
@@ -227,53 +109,26 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_presents_at_one_name_keep_every_value() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     let domain = unique("concurrent");
-    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let values: Vec<String> = (0..6).map(|i| format!("{i}{}", &APEX_VALUE[1..])).collect();
     let records: Vec<TxtRecord> = values
         .iter()
         .map(|v| record(&domain, v, Some("example.test.")))
         .collect();
-    let reports = futures_join_all(records.iter().map(|r| pdns.present(r))).await;
+    let reports = join_all(records.iter().map(|r| pdns.present(r))).await;
     for report in &reports {
         ensure_ok(report)?;
     }
     let want = sorted(&values.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(api_values(&records[0].fqdn)?, want);
-    let reports = futures_join_all(records.iter().map(|r| pdns.cleanup(r))).await;
+    assert_eq!(pdns::txt_values(&records[0].fqdn)?, want);
+    let reports = join_all(records.iter().map(|r| pdns.cleanup(r))).await;
     for report in &reports {
         ensure_ok(report)?;
     }
-    assert!(api_values(&records[0].fqdn)?.is_empty());
+    assert!(pdns::txt_values(&records[0].fqdn)?.is_empty());
     Ok(())
-}
-
-/// Runs futures concurrently on the current task and collects their outputs in order.
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, slot) in set.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 /// Presents at many names of one zone at once all land. The host runs them side by side, and
@@ -282,29 +137,29 @@ async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Ve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_presents_at_many_names_of_one_zone_all_land() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     let domains: Vec<String> = (0..12).map(|_| unique("zone-wide")).collect();
-    let _cleanups: Vec<Cleanup> = domains
+    let _cleanups: Vec<RrsetCleanup> = domains
         .iter()
-        .map(|d| Cleanup(format!("_acme-challenge.{d}.")))
+        .map(|d| RrsetCleanup(format!("_acme-challenge.{d}.")))
         .collect();
     let records: Vec<TxtRecord> = domains
         .iter()
         .map(|d| record(d, APEX_VALUE, Some("example.test.")))
         .collect();
-    let reports = futures_join_all(records.iter().map(|r| pdns.present(r))).await;
+    let reports = join_all(records.iter().map(|r| pdns.present(r))).await;
     for report in &reports {
         ensure_ok(report)?;
     }
     for r in &records {
-        assert_eq!(api_values(&r.fqdn)?, [APEX_VALUE], "{}", r.fqdn);
+        assert_eq!(pdns::txt_values(&r.fqdn)?, [APEX_VALUE], "{}", r.fqdn);
     }
-    let reports = futures_join_all(records.iter().map(|r| pdns.cleanup(r))).await;
+    let reports = join_all(records.iter().map(|r| pdns.cleanup(r))).await;
     for report in &reports {
         ensure_ok(report)?;
     }
     for r in &records {
-        assert!(api_values(&r.fqdn)?.is_empty(), "{}", r.fqdn);
+        assert!(pdns::txt_values(&r.fqdn)?.is_empty(), "{}", r.fqdn);
     }
     Ok(())
 }
@@ -350,9 +205,9 @@ async fn server_errors_are_retried_eight_times_then_reported() -> anyhow::Result
 #[tokio::test]
 async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     let domain = unique("never");
-    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let report = pdns.cleanup(&record(&domain, APEX_VALUE, None)).await;
     ensure_ok(&report)?;
     anyhow::ensure!(
@@ -360,16 +215,16 @@ async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
         "{:?}",
         report.audit
     );
-    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    assert!(pdns::txt_values(&format!("_acme-challenge.{domain}."))?.is_empty());
     Ok(())
 }
 
 #[tokio::test]
 async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], "not-the-key")?;
+    let pdns = load(&sandbox, &[pdns::origin()], "not-the-key")?;
     let domain = unique("badkey");
-    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     for zone in [None, Some("example.test.")] {
         let report = pdns.present(&record(&domain, APEX_VALUE, zone)).await;
         let error = report.error().map(ToString::to_string).unwrap_or_default();
@@ -385,14 +240,14 @@ async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
         );
         assert!(!error.contains("not-the-key"), "{error}");
     }
-    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    assert!(pdns::txt_values(&format!("_acme-challenge.{domain}."))?.is_empty());
     Ok(())
 }
 
 #[tokio::test]
 async fn unknown_zone_is_zone_not_found() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     for zone in [None, Some("nowhere.test.")] {
         let report = pdns
             .present(&record("nowhere.test", APEX_VALUE, zone))
@@ -421,10 +276,10 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
         &servers().pdns_api_key,
     )?;
     let domain = unique("denied");
-    let _cleanup = Cleanup(format!("_acme-challenge.{domain}."));
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let report = pdns.present(&record(&domain, APEX_VALUE, None)).await;
     let error = report.error().map(ToString::to_string).unwrap_or_default();
-    let origin = api_origin();
+    let origin = pdns::origin();
     assert!(
         error.contains(&format!(
             "is not in its allow list; add `{origin}` to `allow` if that is intended"
@@ -443,17 +298,17 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
     );
     assert_eq!(report.audit.len(), 1, "{:?}", report.audit);
     assert_eq!(report.audit[0].decision, Decision::Denied);
-    assert!(api_values(&format!("_acme-challenge.{domain}."))?.is_empty());
+    assert!(pdns::txt_values(&format!("_acme-challenge.{domain}."))?.is_empty());
     Ok(())
 }
 
 #[tokio::test]
 async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[api_origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
     let info = pdns.describe().await?;
     assert_eq!(info.name, "powerdns");
-    assert_eq!(info.hosts, [api_origin()]);
+    assert_eq!(info.hosts, [pdns::origin()]);
     assert_eq!(
         (
             info.propagation_timeout_secs,
@@ -488,7 +343,7 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
     let dir = tempfile::tempdir()?;
     let component = provider("acmebox-provider-powerdns")?;
     let config = dir.path().join("acmebox.toml");
-    let origin = api_origin();
+    let origin = pdns::origin();
     std::fs::write(
         &config,
         format!(
@@ -502,7 +357,7 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
     )?;
     let domain = unique("cli");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     let key = &servers().pdns_api_key;
     let key_authorization =
         "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
@@ -544,10 +399,10 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
                 .all(|a| a["decision"] == "allowed" && a["status"].as_u64().is_some()),
             "{report:#}"
         );
-        let values = api_values(&fqdn)?;
+        let values = pdns::txt_values(&fqdn)?;
         if operation == "present" {
             assert_eq!(values.len(), 1, "{values:?}");
-            assert_eq!(dns_values(&fqdn)?, values);
+            assert_eq!(pdns::dns_txt_values(&fqdn)?, values);
         } else {
             assert!(values.is_empty(), "{values:?}");
         }

@@ -6,46 +6,18 @@
 //! even when it fails.
 
 use std::collections::BTreeMap;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{
-    CacheStatus, CallReport, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
+    CacheStatus, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::guests::{load_with_shared_cache, python_provider, shared_cache_dir};
 use acmebox_tests::http_server::TestServer;
-use acmebox_tests::httpreq_endpoint::{delete_txt_rrset, txt_values};
+use acmebox_tests::pdns::{self, RrsetCleanup};
 use acmebox_tests::servers::servers;
-
-const APEX_VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-const WILDCARD_VALUE: &str = "Xw7ZQp1kV3mN9rT2sU4yA6bC8dE0fG2hJ4kL6nP8qR0";
-
-/// A domain under `example.test` no other test (in this process or another) uses.
-fn unique(test: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("py-{test}-{}-{n}.example.test", std::process::id())
-}
-
-/// The PowerDNS webserver's origin, `http://127.0.0.1:PORT`: what `api_url` and the grant take.
-fn api_origin() -> String {
-    let url = &servers().pdns_api_url;
-    let end = url.find("/api/v1").unwrap_or(url.len());
-    url[..end].to_owned()
-}
-
-fn record(domain: &str, value: &str, zone: Option<&str>) -> TxtRecord {
-    TxtRecord {
-        domain: domain.to_owned(),
-        fqdn: format!("_acme-challenge.{domain}."),
-        value: value.to_owned(),
-        ttl: 60,
-        zone: zone.map(str::to_owned),
-    }
-}
+use acmebox_tests::support::{APEX_VALUE, WILDCARD_VALUE, ensure_ok, record, sorted, unique};
 
 fn spec(api_url: &str, api_key: &str) -> anyhow::Result<ProviderSpec> {
     let mut spec = ProviderSpec::new("pdns-py", python_provider("powerdns-py")?);
@@ -61,67 +33,7 @@ fn spec(api_url: &str, api_key: &str) -> anyhow::Result<ProviderSpec> {
 }
 
 fn load(api_key: &str) -> anyhow::Result<WasmDnsProvider> {
-    load_with_shared_cache(spec(&api_origin(), api_key)?)
-}
-
-fn ensure_ok(report: &CallReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.is_ok(),
-        "{} failed: {}\nlogs: {:?}\naudit: {:?}",
-        report.operation,
-        report.error().map(ToString::to_string).unwrap_or_default(),
-        report.logs,
-        report.audit
-    );
-    Ok(())
-}
-
-/// The TXT values PowerDNS answers for `fqdn` over DNS, sorted.
-fn dns_values(fqdn: &str) -> anyhow::Result<Vec<String>> {
-    let (host, port) = servers()
-        .pdns_dns
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow::anyhow!("ACMEBOX_PDNS_DNS is not host:port"))?;
-    let out = Command::new("dig")
-        .args([
-            &format!("@{host}"),
-            "-p",
-            port,
-            "+short",
-            "+time=2",
-            "+tries=2",
-        ])
-        .args(["TXT", fqdn])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "dig failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().trim_matches('"').to_owned())
-        .filter(|l| !l.is_empty())
-        .collect();
-    values.sort();
-    Ok(values)
-}
-
-fn sorted(values: &[&str]) -> Vec<String> {
-    let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    values.sort();
-    values
-}
-
-/// The TXT rrset a test may create; deleted when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(err) = delete_txt_rrset(&self.0) {
-            eprintln!("cleanup of {}: {err:#}", self.0);
-        }
-    }
+    load_with_shared_cache(spec(&pdns::origin(), api_key)?)
 }
 
 #[tokio::test]
@@ -129,7 +41,7 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
     let pdns = load(&servers().pdns_api_key)?;
     let domain = unique("coexist");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     // The apex without a zone (found through GET /zones), the wildcard with one.
     let apex = record(&domain, APEX_VALUE, None);
     let wildcard = record(&domain, WILDCARD_VALUE, Some("example.test."));
@@ -138,13 +50,13 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
     ensure_ok(&report)?;
     let methods: Vec<_> = report.audit.iter().map(|a| a.method.as_str()).collect();
     assert_eq!(methods, ["GET", "GET", "PATCH"], "{:?}", report.audit);
-    assert_eq!(txt_values(&fqdn)?, [APEX_VALUE]);
-    assert_eq!(dns_values(&fqdn)?, [APEX_VALUE]);
+    assert_eq!(pdns::txt_values(&fqdn)?, [APEX_VALUE]);
+    assert_eq!(pdns::dns_txt_values(&fqdn)?, [APEX_VALUE]);
 
     ensure_ok(&pdns.present(&wildcard).await)?;
     let both = sorted(&[APEX_VALUE, WILDCARD_VALUE]);
-    assert_eq!(txt_values(&fqdn)?, both);
-    assert_eq!(dns_values(&fqdn)?, both);
+    assert_eq!(pdns::txt_values(&fqdn)?, both);
+    assert_eq!(pdns::dns_txt_values(&fqdn)?, both);
 
     // Presenting again changes nothing and makes no PATCH.
     let report = pdns.present(&wildcard).await;
@@ -156,8 +68,8 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
     );
 
     ensure_ok(&pdns.cleanup(&apex).await)?;
-    assert_eq!(txt_values(&fqdn)?, [WILDCARD_VALUE]);
-    assert_eq!(dns_values(&fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::txt_values(&fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::dns_txt_values(&fqdn)?, [WILDCARD_VALUE]);
 
     // Twice is fine; the second call finds nothing to remove.
     let report = pdns.cleanup(&apex).await;
@@ -167,11 +79,11 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
         "{:?}",
         report.audit
     );
-    assert_eq!(txt_values(&fqdn)?, [WILDCARD_VALUE]);
+    assert_eq!(pdns::txt_values(&fqdn)?, [WILDCARD_VALUE]);
 
     ensure_ok(&pdns.cleanup(&wildcard).await)?;
-    assert!(txt_values(&fqdn)?.is_empty());
-    assert!(dns_values(&fqdn)?.is_empty());
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
+    assert!(pdns::dns_txt_values(&fqdn)?.is_empty());
     ensure_ok(&pdns.cleanup(&wildcard).await)?;
     Ok(())
 }
@@ -181,7 +93,7 @@ async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
     let pdns = load(&servers().pdns_api_key)?;
     let domain = unique("never");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     let report = pdns.cleanup(&record(&domain, APEX_VALUE, None)).await;
     ensure_ok(&report)?;
     anyhow::ensure!(
@@ -189,7 +101,7 @@ async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
         "{:?}",
         report.audit
     );
-    assert!(txt_values(&fqdn)?.is_empty());
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
     Ok(())
 }
 
@@ -198,7 +110,7 @@ async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
     let pdns = load("not-the-key")?;
     let domain = unique("badkey");
     let fqdn = format!("_acme-challenge.{domain}.");
-    let _cleanup = Cleanup(fqdn.clone());
+    let _cleanup = RrsetCleanup(fqdn.clone());
     for zone in [None, Some("example.test.")] {
         let report = pdns.present(&record(&domain, APEX_VALUE, zone)).await;
         let error = report.error().map(ToString::to_string).unwrap_or_default();
@@ -215,7 +127,7 @@ async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
         let everything = format!("{error} {:?} {:?}", report.logs, report.audit);
         assert!(!everything.contains("not-the-key"), "{everything}");
     }
-    assert!(txt_values(&fqdn)?.is_empty());
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
     Ok(())
 }
 
@@ -282,9 +194,9 @@ async fn server_errors_are_retried_then_reported() -> anyhow::Result<()> {
 async fn concurrent_presents_at_several_names_all_succeed() -> anyhow::Result<()> {
     let pdns = load(&servers().pdns_api_key)?;
     let domains: Vec<String> = (0..4).map(|_| unique("concurrent")).collect();
-    let _cleanups: Vec<Cleanup> = domains
+    let _cleanups: Vec<RrsetCleanup> = domains
         .iter()
-        .map(|d| Cleanup(format!("_acme-challenge.{d}.")))
+        .map(|d| RrsetCleanup(format!("_acme-challenge.{d}.")))
         .collect();
     let records: Vec<TxtRecord> = domains
         .iter()
@@ -299,9 +211,9 @@ async fn concurrent_presents_at_several_names_all_succeed() -> anyhow::Result<()
         ensure_ok(&task.await?)?;
     }
     for record in &records {
-        assert_eq!(txt_values(&record.fqdn)?, [APEX_VALUE]);
+        assert_eq!(pdns::txt_values(&record.fqdn)?, [APEX_VALUE]);
         ensure_ok(&pdns.cleanup(record).await)?;
-        assert!(txt_values(&record.fqdn)?.is_empty());
+        assert!(pdns::txt_values(&record.fqdn)?.is_empty());
     }
     Ok(())
 }
@@ -311,7 +223,7 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let pdns = load(&servers().pdns_api_key)?;
     let info = pdns.describe().await?;
     assert_eq!(info.name, "powerdns");
-    assert_eq!(info.hosts, [api_origin()]);
+    assert_eq!(info.hosts, [pdns::origin()]);
     assert_eq!(
         (
             info.propagation_timeout_secs,
@@ -341,7 +253,7 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
 /// the precompiled artifact instead of compiling again.
 #[tokio::test]
 async fn second_load_uses_the_component_cache() -> anyhow::Result<()> {
-    let spec = spec(&api_origin(), &servers().pdns_api_key)?;
+    let spec = spec(&pdns::origin(), &servers().pdns_api_key)?;
     let size = std::fs::metadata(&spec.component)?.len();
     let started = Instant::now();
     let first = load_with_shared_cache(spec.clone())?;
