@@ -127,7 +127,7 @@ impl MemoryLimiter {
 }
 
 /// Tables and instances are bounded too, so memory is not the only way to grow a store.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(

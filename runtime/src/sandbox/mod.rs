@@ -1,7 +1,8 @@
 //! The sandbox host: runs DNS-01 provider components under wasmtime.
 //!
-//! One [`Sandbox`] holds the process's engine (shared, epoch-interrupted), the linker, the
-//! precompiled-component cache and the one HTTP client. [`Sandbox::load`] checks a component
+//! One [`Sandbox`] holds the process's engines (shared, epoch-interrupted; pooled allocation
+//! where the pool can be reserved), their linkers, the precompiled-component cache and the one
+//! HTTP client. [`Sandbox::load`] checks a component
 //! (SHA-256 pin, imports) and prepares it; every call of the resulting [`WasmDnsProvider`] runs
 //! in a fresh store under the provider's [`Limits`], and returns a [`CallReport`] with its
 //! outcome, an audit record per HTTP request and the provider's log.
@@ -83,8 +84,11 @@ impl ProviderSpec {
 /// The sandbox host. Create one per process and load providers into it.
 #[derive(Clone)]
 pub struct Sandbox {
-    engine: Engine,
-    linker: Arc<Linker<StoreState>>,
+    engines: engine::Engines,
+    /// The linker for the pooled engine, when the pool could be reserved.
+    pooled_linker: Option<Arc<Linker<StoreState>>>,
+    /// The linker for the on-demand engine.
+    on_demand_linker: Arc<Linker<StoreState>>,
     cache: cache::ComponentCache,
     client: reqwest::Client,
 }
@@ -116,15 +120,25 @@ const PROVIDED_PREFIXES: &[&str] = &[
 impl Sandbox {
     /// A sandbox keeping precompiled components in `cache_dir` (created `0700`).
     pub fn new(cache_dir: &Path) -> Result<Self> {
-        let engine = engine::shared_engine().map_err(|reason| Error::Sandbox { reason })?;
-        let linker = state::linker(&engine).map_err(|e| Error::Sandbox {
-            reason: format!("cannot set up the linker: {e:#}"),
-        })?;
+        let engines = engine::shared_engines().map_err(|reason| Error::Sandbox { reason })?;
+        let linker = |engine: &Engine| {
+            state::linker(engine)
+                .map(Arc::new)
+                .map_err(|e| Error::Sandbox {
+                    reason: format!("cannot set up the linker: {e:#}"),
+                })
+        };
+        let pooled_linker = match engines.for_memory_limit(0) {
+            (engine, engine::Allocation::Pooled) => Some(linker(engine)?),
+            (_, engine::Allocation::OnDemand) => None,
+        };
+        let on_demand_linker = linker(engines.for_memory_limit(usize::MAX).0)?;
         let cache = cache::ComponentCache::open(cache_dir)?;
         let client = client::build_client().map_err(|reason| Error::Sandbox { reason })?;
         Ok(Sandbox {
-            engine,
-            linker: Arc::new(linker),
+            engines,
+            pooled_linker,
+            on_demand_linker,
             cache,
             client,
         })
@@ -152,8 +166,17 @@ impl Sandbox {
             });
         }
         let grant = Grant::parse(&spec.allow).map_err(|err| err.for_provider(&name))?;
-        let (component, cache_status) = self.cache.load(&self.engine, &wasm, &sha256)?;
-        let imports = component_imports(&self.engine, &component);
+        // Calls allowed more memory than a pool slot holds map their own.
+        let (engine, allocation) = self.engines.for_memory_limit(spec.limits.memory_bytes);
+        let linker = match (allocation, &self.pooled_linker) {
+            (engine::Allocation::Pooled, Some(linker)) => linker,
+            _ => &self.on_demand_linker,
+        };
+        if allocation == engine::Allocation::OnDemand {
+            tracing::debug!(provider = %name, "calls use on-demand memory allocation");
+        }
+        let (component, cache_status) = self.cache.load(engine, &wasm, &sha256)?;
+        let imports = component_imports(engine, &component);
         if let Some(import) = imports
             .iter()
             .find(|i| !PROVIDED_PREFIXES.iter().any(|p| i.starts_with(p)))
@@ -163,8 +186,7 @@ impl Sandbox {
                 import: import.clone(),
             });
         }
-        let pre = self
-            .linker
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| Error::ProviderImport {
                 provider: name.clone(),
@@ -183,7 +205,7 @@ impl Sandbox {
         );
         Ok(WasmDnsProvider::new(provider::Inner {
             name: Arc::from(name.as_str()),
-            engine: self.engine.clone(),
+            engine: engine.clone(),
             pre,
             client: self.client.clone(),
             grant: Arc::new(grant),
