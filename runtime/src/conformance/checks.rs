@@ -35,6 +35,22 @@ pub(super) struct Kit<'a> {
     other_served: bool,
 }
 
+/// The checks after `describe`, in the order they run.
+const AFTER_DESCRIBE: [Check; 8] = [
+    Check::Present,
+    Check::SecondValue,
+    Check::CleanupRemoves,
+    Check::CleanupKeepsOther,
+    Check::CleanupTwice,
+    Check::CleanupNeverPresented,
+    Check::TypedError,
+    Check::NothingLeft,
+];
+
+/// The outcome of a check that was under way or not yet run when the run was stopped.
+const INTERRUPTED: &str = "not completed: the run was interrupted (everything presented was \
+                           cleaned up)";
+
 impl<'a> Kit<'a> {
     /// Checks the options and finds where the test name's values go.
     pub(super) async fn start(
@@ -79,10 +95,13 @@ impl<'a> Kit<'a> {
         })
     }
 
-    /// Runs every check in order, then cleans up everything presented.
+    /// Runs every check in order, then cleans up everything presented. When `stop` completes
+    /// first, the check under way is abandoned, the rest are not run (both fail as
+    /// interrupted), and everything presented so far is cleaned up.
     pub(super) async fn run(
         mut self,
         mut progress: impl FnMut(&CheckResult),
+        stop: impl Future<Output = ()>,
     ) -> Result<ConformanceReport> {
         let mut checks = Vec::new();
         let mut record = |name: Check, outcome: Outcome| {
@@ -105,17 +124,33 @@ impl<'a> Kit<'a> {
         let resolver = Resolver::new(propagation.clone())?;
         let servers = Servers::new(&propagation, random_value()?)?;
 
-        record(Check::Present, self.present(&resolver).await);
-        record(Check::SecondValue, self.second_value(&servers).await);
-        record(Check::CleanupRemoves, self.cleanup_removes(&servers).await);
-        record(Check::CleanupKeepsOther, self.keeps_other(&servers).await);
-        record(Check::CleanupTwice, self.cleanup_twice().await);
-        record(
-            Check::CleanupNeverPresented,
-            self.never_presented(&servers).await,
-        );
-        record(Check::TypedError, self.typed_error(&servers).await);
-        record(Check::NothingLeft, self.nothing_left(&servers).await);
+        let mut stop = std::pin::pin!(stop);
+        let mut interrupted = false;
+        for check in AFTER_DESCRIBE {
+            if interrupted {
+                record(check, Outcome::Failed(INTERRUPTED.to_owned()));
+                continue;
+            }
+            tokio::select! {
+                outcome = self.run_check(check, &resolver, &servers) => record(check, outcome),
+                () = stop.as_mut() => {
+                    interrupted = true;
+                    record(check, Outcome::Failed(INTERRUPTED.to_owned()));
+                }
+            }
+        }
+        if interrupted {
+            // Whatever the interrupted check had filed is removed too; nothing is checked.
+            if let Err(failures) = self.clean_up_presented().await {
+                record(
+                    Check::NothingLeft,
+                    Outcome::Failed(format!(
+                        "cleanup after the interruption failed, remove these values by hand: {}",
+                        failures.join("; ")
+                    )),
+                );
+            }
+        }
 
         Ok(ConformanceReport {
             provider: self.provider.name().to_owned(),
@@ -123,6 +158,44 @@ impl<'a> Kit<'a> {
             fqdn: self.fqdn,
             checks,
         })
+    }
+
+    /// Runs one of the checks after `describe`.
+    async fn run_check(&mut self, check: Check, resolver: &Resolver, servers: &Servers) -> Outcome {
+        match check {
+            Check::Describe => Outcome::Failed("describe runs first, on its own".to_owned()),
+            Check::Present => self.present(resolver).await,
+            Check::SecondValue => self.second_value(servers).await,
+            Check::CleanupRemoves => self.cleanup_removes(servers).await,
+            Check::CleanupKeepsOther => self.keeps_other(servers).await,
+            Check::CleanupTwice => self.cleanup_twice().await,
+            Check::CleanupNeverPresented => self.never_presented(servers).await,
+            Check::TypedError => self.typed_error(servers).await,
+            Check::NothingLeft => self.nothing_left(servers).await,
+        }
+    }
+
+    /// Cleans up every value presented so far, each once; the failures, each naming the
+    /// record, when any. Returns how many values it cleaned up.
+    async fn clean_up_presented(&mut self) -> std::result::Result<usize, Vec<String>> {
+        let presented = std::mem::take(&mut self.presented);
+        let mut failures = Vec::new();
+        let mut done: Vec<(&str, &str)> = Vec::new();
+        for record in &presented {
+            let key = (record.fqdn.as_str(), record.value.as_str());
+            if done.contains(&key) {
+                continue;
+            }
+            done.push(key);
+            if let Err(Outcome::Failed(reason)) = self.call_cleanup(record).await {
+                failures.push(format!("{} {:?}: {reason}", record.fqdn, record.value));
+            }
+        }
+        if failures.is_empty() {
+            Ok(done.len())
+        } else {
+            Err(failures)
+        }
     }
 
     /// 1. `describe` is complete.
@@ -366,25 +439,15 @@ impl<'a> Kit<'a> {
 
     /// 9. After cleaning up everything it presented, none of the kit's values is served.
     async fn nothing_left(&mut self, servers: &Servers) -> Outcome {
-        let presented = std::mem::take(&mut self.presented);
-        let mut failures = Vec::new();
-        let mut done: Vec<(&str, &str)> = Vec::new();
-        for record in &presented {
-            let key = (record.fqdn.as_str(), record.value.as_str());
-            if done.contains(&key) {
-                continue;
+        let cleaned = match self.clean_up_presented().await {
+            Ok(cleaned) => cleaned,
+            Err(failures) => {
+                return Outcome::Failed(format!(
+                    "cleanup failed, remove these values by hand: {}",
+                    failures.join("; ")
+                ));
             }
-            done.push(key);
-            if let Err(Outcome::Failed(reason)) = self.call_cleanup(record).await {
-                failures.push(format!("{} {:?}: {reason}", record.fqdn, record.value));
-            }
-        }
-        if !failures.is_empty() {
-            return Outcome::Failed(format!(
-                "cleanup failed, remove these values by hand: {}",
-                failures.join("; ")
-            ));
-        }
+        };
         if self.options.cleanup_keeps_values {
             return keeps_values();
         }
@@ -398,10 +461,7 @@ impl<'a> Kit<'a> {
             absent: &ours,
         };
         match servers.wait_until(&self.fqdn, expect).await {
-            Ok(_) => Outcome::Passed(format!(
-                "cleaned up {} value(s); none is served",
-                done.len()
-            )),
+            Ok(_) => Outcome::Passed(format!("cleaned up {cleaned} value(s); none is served")),
             Err(unmet) => Outcome::Failed(format!(
                 "every cleanup returned ok, but values are left {unmet}"
             )),

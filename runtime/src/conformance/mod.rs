@@ -321,9 +321,21 @@ pub async fn run_with_progress(
     options: &ConformanceOptions,
     progress: impl FnMut(&CheckResult),
 ) -> Result<ConformanceReport> {
+    run_until(provider, options, progress, std::future::pending()).await
+}
+
+/// [`run_with_progress`] that stops early when `stop` completes (Ctrl-C, a deadline): the
+/// check under way and those not yet run fail as interrupted, and every value presented so
+/// far is cleaned up before it returns, so an interrupted run leaves nothing behind.
+pub async fn run_until(
+    provider: &WasmDnsProvider,
+    options: &ConformanceOptions,
+    progress: impl FnMut(&CheckResult),
+    stop: impl Future<Output = ()>,
+) -> Result<ConformanceReport> {
     checks::Kit::start(provider, options)
         .await?
-        .run(progress)
+        .run(progress, stop)
         .await
 }
 

@@ -21,30 +21,21 @@ use acmebox_tests::cloudflare_api::CloudflareApi;
 use acmebox_tests::guests::{
     fixture, js_provider, load_with_shared_cache, provider, python_provider,
 };
-use acmebox_tests::httpreq_endpoint::{HttpreqEndpoint, delete_txt_rrset};
+use acmebox_tests::httpreq_endpoint::HttpreqEndpoint;
+use acmebox_tests::pdns::{self, RrsetCleanup};
 use acmebox_tests::servers::servers;
+use acmebox_tests::support::unique;
+use anyhow::Context as _;
 
 const ZONE: &str = "example.test.";
 const CF_TOKEN: &str = "cf-conformance-token-Hx3pL9qW2";
 const ACME_DNS_PASSWORD: &str = "acme-dns-conformance-8Zr4Tq1Vn6Kp3Lw9Bd2Hs5Jx";
-
-/// A domain under `example.test` no other test (in this process or another) uses.
-fn unique(test: &str) -> String {
-    format!("conf-{test}-{}.example.test", std::process::id())
-}
 
 fn pdns() -> SocketAddr {
     servers()
         .pdns_dns
         .parse()
         .expect("ACMEBOX_PDNS_DNS is host:port")
-}
-
-/// The PowerDNS webserver's origin, `http://127.0.0.1:PORT`.
-fn api_origin() -> String {
-    let url = &servers().pdns_api_url;
-    let end = url.find("/api/v1").unwrap_or(url.len());
-    url[..end].to_owned()
 }
 
 /// Kit options for `domain`: lookups at PowerDNS, the zone's nameservers (`ns1.example.test`
@@ -98,26 +89,9 @@ fn assert_outcomes(report: &ConformanceReport, except: &[(Check, &'static str)])
     );
 }
 
-/// The TXT rrset at `_acme-challenge.<domain>.`, deleted when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Cleanup {
-    fn of(domain: &str) -> Self {
-        Cleanup(format!("_acme-challenge.{domain}."))
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(err) = delete_txt_rrset(&self.0) {
-            eprintln!("cleanup of {}: {err:#}", self.0);
-        }
-    }
-}
-
 fn pdns_config(api_key: &str) -> BTreeMap<String, ConfigValue> {
     BTreeMap::from([
-        ("api_url".to_owned(), ConfigValue::Plain(api_origin())),
+        ("api_url".to_owned(), ConfigValue::Plain(pdns::origin())),
         (
             "api_key".to_owned(),
             ConfigValue::Secret(Secret::new(api_key)),
@@ -134,11 +108,11 @@ fn load(spec: ProviderSpec) -> anyhow::Result<(WasmDnsProvider, tempfile::TempDi
 #[tokio::test]
 async fn powerdns_provider_passes_every_check() -> anyhow::Result<()> {
     let mut spec = ProviderSpec::new("pdns", provider("acmebox-provider-powerdns")?);
-    spec.allow = vec![api_origin()];
+    spec.allow = vec![pdns::origin()];
     spec.config = pdns_config(&servers().pdns_api_key);
     let (pdns_provider, _dir) = load(spec)?;
     let domain = unique("pdns");
-    let _cleanup = Cleanup::of(&domain);
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let report = conformance::run(&pdns_provider, &options(&domain)).await?;
     assert_outcomes(&report, &[]);
     assert_eq!(report.summary(), "9 passed, 0 failed");
@@ -154,11 +128,11 @@ async fn powerdns_provider_passes_every_check() -> anyhow::Result<()> {
 #[tokio::test]
 async fn python_provider_passes_every_check() -> anyhow::Result<()> {
     let mut spec = ProviderSpec::new("pdns-py", python_provider("powerdns-py")?);
-    spec.allow = vec![api_origin()];
+    spec.allow = vec![pdns::origin()];
     spec.config = pdns_config(&servers().pdns_api_key);
     let pdns_py = load_with_shared_cache(spec)?;
     let domain = unique("py");
-    let _cleanup = Cleanup::of(&domain);
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     // Polls the server given, not the zone's NS records.
     let mut options = options(&domain);
     options.propagation = options
@@ -178,7 +152,7 @@ async fn javascript_httpreq_provider_passes_every_check() -> anyhow::Result<()> 
     spec.config = BTreeMap::from([("endpoint".to_owned(), ConfigValue::Plain(endpoint.origin()))]);
     let httpreq = load_with_shared_cache(spec)?;
     let domain = unique("js");
-    let _cleanup = Cleanup::of(&domain);
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let report = conformance::run(&httpreq, &options(&domain)).await?;
     assert_outcomes(&report, &[]);
     // Every present and cleanup reached the endpoint, the refused one included.
@@ -285,7 +259,7 @@ async fn acme_dns_provider_passes_with_its_checks_not_applicable() -> anyhow::Re
 async fn forgetful_provider_fails_the_checks_that_look_at_dns() -> anyhow::Result<()> {
     let (forgetful, _dir) = load(ProviderSpec::new("forgetful", fixture("forgetful")?))?;
     let domain = unique("forgetful");
-    let _cleanup = Cleanup::of(&domain);
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let options = options(&domain).with_timeout_cap(Duration::from_secs(2));
     let report = conformance::run(&forgetful, &options).await?;
     assert_outcomes(
@@ -330,18 +304,35 @@ fn toml_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// Runs `acmebox conformance` with a config holding `section`, and returns its exit status
-/// and output.
-fn run_cli(section: &str, name: &str, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("acmebox.toml");
+/// Writes a config holding `section` into `dir`.
+fn write_cli_config(dir: &std::path::Path, section: &str) -> anyhow::Result<std::path::PathBuf> {
+    let config = dir.join("acmebox.toml");
     std::fs::write(
         &config,
         format!(
             "cache_dir = {}\n\n{section}",
-            toml_string(&dir.path().join("cache").to_string_lossy())
+            toml_string(&dir.join("cache").to_string_lossy())
         ),
     )?;
+    Ok(config)
+}
+
+/// The config section of the PowerDNS provider as `pdns`, its key from the environment.
+fn pdns_section() -> anyhow::Result<String> {
+    let component = provider("acmebox-provider-powerdns")?;
+    let origin = toml_string(&pdns::origin());
+    Ok(format!(
+        "[providers.pdns]\ncomponent = {}\nallow = [{origin}]\n\n[providers.pdns.config]\n\
+         api_url = {origin}\napi_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
+        toml_string(&component.to_string_lossy()),
+    ))
+}
+
+/// Runs `acmebox conformance` with a config holding `section`, and returns its exit status
+/// and output.
+fn run_cli(section: &str, name: &str, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
+    let dir = tempfile::tempdir()?;
+    let config = write_cli_config(dir.path(), section)?;
     let pdns = pdns().to_string();
     let out = Command::new(acmebox_bin())
         .arg("conformance")
@@ -360,15 +351,9 @@ fn run_cli(section: &str, name: &str, args: &[&str]) -> anyhow::Result<(bool, St
 
 #[tokio::test]
 async fn cli_passes_the_powerdns_provider_and_exits_zero() -> anyhow::Result<()> {
-    let component = provider("acmebox-provider-powerdns")?;
-    let origin = toml_string(&api_origin());
-    let section = format!(
-        "[providers.pdns]\ncomponent = {}\nallow = [{origin}]\n\n[providers.pdns.config]\n\
-         api_url = {origin}\napi_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
-        toml_string(&component.to_string_lossy()),
-    );
+    let section = pdns_section()?;
     let domain = unique("cli");
-    let _cleanup = Cleanup::of(&domain);
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let (ok, stdout, stderr) =
         run_cli(&section, "pdns", &["--domain", &domain, "--timeout", "20"])?;
     assert!(ok, "{stdout}\n{stderr}");
@@ -413,5 +398,72 @@ async fn cli_fails_the_forgetful_provider_and_exits_non_zero() -> anyhow::Result
         Some("5 passed, 4 failed"),
         "{stdout}"
     );
+    Ok(())
+}
+
+/// SIGTERM while the kit waits for its first value to show: the run ends with the checks
+/// marked interrupted, and the value it had published is gone from PowerDNS.
+#[tokio::test]
+async fn cli_stopped_by_sigterm_leaves_nothing_behind() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = write_cli_config(dir.path(), &pdns_section()?)?;
+    let domain = unique("cli-stop");
+    let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
+    // Polled instead of PowerDNS, this socket never answers: the present check waits.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let silent = silent.local_addr()?.to_string();
+    let child = tokio::process::Command::new(acmebox_bin())
+        .arg("conformance")
+        .arg("--config")
+        .arg(&config)
+        .args(["--provider", "pdns", "--zone", ZONE, "--domain", &domain])
+        .args([
+            "--resolver",
+            &pdns().to_string(),
+            "--authoritative",
+            &silent,
+        ])
+        .args(["--timeout", "120"])
+        .env("ACMEBOX_TEST_PDNS_KEY", &servers().pdns_api_key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("the child's pid")?;
+    let fqdn = format!("_acme-challenge.{domain}.");
+    let published = async {
+        while pdns::txt_values(&fqdn)?.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(90), published)
+        .await
+        .context("the kit never published its first value")??;
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    anyhow::ensure!(kill.success());
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .context("acmebox conformance did not exit after SIGTERM")??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("SIGTERM received; cleaning up what the kit presented"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("FAIL present: not completed: the run was interrupted"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some("1 passed, 8 failed"),
+        "{stdout}"
+    );
+    assert!(pdns::txt_values(&fqdn)?.is_empty());
     Ok(())
 }

@@ -91,11 +91,25 @@ async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     }
 
     let json = args.json;
-    let report = conformance::run_with_progress(&provider, &options, |result| {
-        if !json {
-            println!("{result}");
-        }
-    })
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    let stop = async move {
+        let name = tokio::select! {
+            _ = sigterm.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        };
+        eprintln!("acmebox: {name} received; cleaning up what the kit presented");
+    };
+    let report = conformance::run_until(
+        &provider,
+        &options,
+        |result| {
+            if !json {
+                println!("{result}");
+            }
+        },
+        stop,
+    )
     .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
