@@ -1,16 +1,16 @@
 //! `acmebox conformance`: run a configured provider through the conformance kit.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use acmebox::config::Config;
 use acmebox::conformance::{self, ConformanceOptions};
-use acmebox::propagation::PropagationOptions;
 use acmebox::sandbox::Sandbox;
 use anyhow::Context as _;
 use clap::Args;
+
+use crate::dns_args::DnsArgs;
 
 /// Check a provider against its real backend: present, coexisting values, cleanup and errors,
 /// verified with DNS queries to the zone's authoritative servers. Prints one line per check
@@ -29,17 +29,8 @@ pub struct ConformanceArgs {
     /// The name to test with, in the zone (default: a random label under the zone).
     #[arg(long, value_name = "NAME")]
     domain: Option<String>,
-    /// The recursive resolver (ip:port) for CNAME, zone and nameserver lookups; repeat for
-    /// more. Default: the system's.
-    #[arg(long = "resolver", value_name = "ADDR")]
-    resolvers: Vec<SocketAddr>,
-    /// Poll this server (ip:port) instead of the zone's nameservers; repeat for more. It must
-    /// be authoritative for the zone.
-    #[arg(long = "authoritative", value_name = "ADDR")]
-    authoritative: Vec<SocketAddr>,
-    /// The port the zone's nameservers are polled on (53 unless set).
-    #[arg(long, value_name = "PORT", conflicts_with = "authoritative")]
-    nameserver_port: Option<u16>,
+    #[command(flatten)]
+    dns: DnsArgs,
     /// Wait at most this many seconds for a change to show at the servers, even when the
     /// provider suggests longer.
     #[arg(long, value_name = "SECS")]
@@ -69,16 +60,7 @@ async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
 
-    let mut dns = PropagationOptions::default();
-    if !args.resolvers.is_empty() {
-        dns = dns.with_resolvers(args.resolvers.clone());
-    }
-    if !args.authoritative.is_empty() {
-        dns = dns.with_authoritative_servers(args.authoritative.clone());
-    }
-    if let Some(port) = args.nameserver_port {
-        dns = dns.with_nameserver_port(port);
-    }
+    let dns = args.dns.propagation_options();
     let mut options = ConformanceOptions::new(&args.zone)
         .with_propagation(dns)
         .with_cleanup_keeps_values(args.cleanup_keeps_values)

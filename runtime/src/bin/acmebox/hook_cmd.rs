@@ -9,9 +9,10 @@ use acmebox::handlers::{ChallengeHandler, FileHttpHandler};
 use acmebox::hooks::certbot::{self, CertbotChallenge};
 use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer};
 use acmebox::hooks::{DnsRequest, HookRunner};
-use acmebox::propagation::PropagationOptions;
 use acmebox::sandbox::Operation;
 use anyhow::{Context as _, bail};
+
+use crate::dns_args::DnsArgs;
 
 /// Which certbot hook runs.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -40,12 +41,8 @@ pub struct CertbotHookArgs {
     /// authoritative nameserver serves the value (certbot itself does not wait).
     #[arg(long)]
     no_wait: bool,
-    /// dns-01: the recursive resolver (ip:port) for zone and nameserver lookups; repeatable.
-    #[arg(long = "resolver", value_name = "ADDR")]
-    resolvers: Vec<SocketAddr>,
-    /// dns-01: poll these servers instead of the zone's nameservers; repeatable.
-    #[arg(long = "authoritative", value_name = "ADDR")]
-    authoritative: Vec<SocketAddr>,
+    #[command(flatten)]
+    dns: DnsArgs,
 }
 
 /// `acmebox serve`.
@@ -106,13 +103,7 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
         CertbotPhase::Cleanup => Operation::Cleanup,
     };
     if matches!(args.phase, CertbotPhase::Auth) && !args.no_wait {
-        let mut options = PropagationOptions::default();
-        if !args.resolvers.is_empty() {
-            options = options.with_resolvers(args.resolvers.clone());
-        }
-        if !args.authoritative.is_empty() {
-            options = options.with_authoritative_servers(args.authoritative.clone());
-        }
+        let options = args.dns.propagation_options();
         runner = runner.with_propagation_wait(options, true).await?;
     }
     let report = runner.run(operation, request).await?;

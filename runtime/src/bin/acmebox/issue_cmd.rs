@@ -13,8 +13,10 @@ use acmebox::client::{
 };
 use acmebox::config::Config;
 use acmebox::handlers::FileHttpHandler;
-use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
+use acmebox::propagation::{DnsReadyCheck, Resolver};
 use acmebox::sandbox::{Sandbox, WasmDns01Handler};
+
+use crate::dns_args::DnsArgs;
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -60,17 +62,8 @@ pub struct IssueArgs {
     /// dns-01: the provider to use from the configuration.
     #[arg(long, value_name = "NAME")]
     provider: Option<String>,
-    /// dns-01: the recursive resolver (ip:port) for CNAME, zone and nameserver lookups;
-    /// repeat for more. Default: the system's.
-    #[arg(long = "resolver", value_name = "ADDR")]
-    resolvers: Vec<SocketAddr>,
-    /// dns-01: poll this server (ip:port) for the TXT values instead of the zone's
-    /// nameservers; repeat for more. It must be authoritative for the zone.
-    #[arg(long = "authoritative", value_name = "ADDR")]
-    authoritative: Vec<SocketAddr>,
-    /// dns-01: the port the zone's nameservers are polled on (53 unless set).
-    #[arg(long, value_name = "PORT", conflicts_with = "authoritative")]
-    nameserver_port: Option<u16>,
+    #[command(flatten)]
+    dns: DnsArgs,
     /// The certificate's key type: p256, p384, ed25519 or rsa2048.
     #[arg(long, default_value = "p256", value_name = "TYPE")]
     key_type: KeyType,
@@ -225,16 +218,7 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     let config = Config::load(config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
 
-    let mut options = PropagationOptions::default();
-    if !args.resolvers.is_empty() {
-        options = options.with_resolvers(args.resolvers.clone());
-    }
-    if !args.authoritative.is_empty() {
-        options = options.with_authoritative_servers(args.authoritative.clone());
-    }
-    if let Some(port) = args.nameserver_port {
-        options = options.with_nameserver_port(port);
-    }
+    let mut options = args.dns.propagation_options();
     match provider.describe().await {
         Ok(info) => {
             options = options

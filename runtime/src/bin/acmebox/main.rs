@@ -3,6 +3,7 @@
 
 mod challenge_cmd;
 mod conformance_cmd;
+mod dns_args;
 mod hook_cmd;
 mod issue_cmd;
 mod sandbox_cmd;
