@@ -24,13 +24,23 @@ use super::limits::{DEFAULT_MEMORY_BYTES, EPOCH_TICK, MAX_TABLE_ELEMENTS};
 pub(crate) const POOL_MAX_MEMORY_BYTES: usize = DEFAULT_MEMORY_BYTES;
 
 /// Component instances (calls) that can run at once on the pool: bounds the address space and
-/// metadata the pool reserves (256). A call beyond it fails to instantiate, with an error
-/// naming the pool limit.
+/// metadata the pool reserves (256). A call beyond it waits for a slot ([`pool_slot`]).
 const POOL_INSTANCES: u32 = 256;
 
-/// Core module instances per component the pool is sized for, on average: Rust, JavaScript and
+/// One permit per pool slot; a pooled call holds one from before its store exists until after
+/// the store is dropped, so the 257th concurrent call waits instead of failing to instantiate.
+static POOL_SLOTS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(POOL_INSTANCES as usize);
+
+/// Waits for a free pool slot. `None` only if the semaphore were closed, which it never is;
+/// the pool's own limit would then still refuse the call with an error.
+pub(crate) async fn pool_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    POOL_SLOTS.acquire().await.ok()
+}
+
+/// Core module instances per component the pool is sized for, on average (16): Rust, JavaScript and
 /// Python components hold a handful each (main module, adapters, shims).
-const POOL_CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+const POOL_CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 
 /// Linear memories and tables per component the pool is sized for, on average.
 const POOL_MEMORIES_PER_COMPONENT: u32 = 2;

@@ -206,6 +206,7 @@ impl Sandbox {
         Ok(WasmDnsProvider::new(provider::Inner {
             name: Arc::from(name.as_str()),
             engine: engine.clone(),
+            pooled: allocation == engine::Allocation::Pooled,
             pre,
             client: self.client.clone(),
             grant: Arc::new(grant),

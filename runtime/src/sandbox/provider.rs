@@ -175,6 +175,8 @@ pub struct WasmDnsProvider {
 pub(crate) struct Inner {
     pub(crate) name: Arc<str>,
     pub(crate) engine: Engine,
+    /// Whether calls take a slot of the pooling allocator.
+    pub(crate) pooled: bool,
     pub(crate) pre: ProviderPre<StoreState>,
     pub(crate) client: reqwest::Client,
     pub(crate) grant: Arc<Grant>,
@@ -314,6 +316,12 @@ impl WasmDnsProvider {
             audit: Mutex::new(Vec::new()),
             logs: Mutex::new(Vec::new()),
         });
+        // Declared before the store, so released after it is dropped.
+        let _slot = if inner.pooled {
+            super::engine::pool_slot().await
+        } else {
+            None
+        };
         let mut store = new_store(
             &inner.engine,
             egress.clone(),

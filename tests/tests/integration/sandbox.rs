@@ -14,6 +14,7 @@ use acmebox::sandbox::{
 };
 use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::TestServer;
+use acmebox_tests::support::join_all;
 
 fn record() -> TxtRecord {
     TxtRecord {
@@ -520,4 +521,60 @@ async fn response_body_over_its_limit_is_refused() -> anyhow::Result<()> {
         report.logs
     );
     good_still_works(&sandbox).await
+}
+
+/// More calls at once than the pooling allocator has slots (256): the later ones wait for a
+/// slot instead of failing to instantiate. The server holds every answer for a second, so all
+/// calls are in flight together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_concurrent_calls_than_pool_slots_all_succeed() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    const CALLS: usize = 300;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = stream.read(&mut buf).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    )
+                    .await;
+            });
+        }
+    });
+    let (sandbox, _dir) = sandbox()?;
+    let good = sandbox.load(spec(
+        "good",
+        fixture("fixture-good")?,
+        std::slice::from_ref(&origin),
+        &[
+            ("endpoint", plain(origin.clone())),
+            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+        ],
+    ))?;
+    let records: Vec<TxtRecord> = (0..CALLS)
+        .map(|i| TxtRecord {
+            domain: format!("n{i}.example.com"),
+            fqdn: format!("_acme-challenge.n{i}.example.com."),
+            ..record()
+        })
+        .collect();
+    let reports = join_all(records.iter().map(|r| good.present(r))).await;
+    server.abort();
+    let failed: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.error().map(ToString::to_string))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {CALLS} failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    Ok(())
 }
