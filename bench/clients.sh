@@ -108,7 +108,7 @@ busy=$(pgrep -x rustc | wc -l || true)
 
 start_servers wal
 say "1. one present + cleanup, $pairs pairs each way"
-hooks pairs --lego-exec "$lego_exec" --script bench/pdns-exec.sh --pairs "$pairs" | tee -a "$out"
+hooks pairs --lego-exec "$lego_exec" --script "$repo/bench/pdns-exec.sh" --pairs "$pairs" | tee -a "$out"
 echo >>"$out"
 
 modes=("$journal")

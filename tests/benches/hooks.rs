@@ -412,7 +412,10 @@ async fn phase(
         out.calls_retried += usize::from(errors > 0);
         out.failed += usize::from(!report.is_ok());
         if let Some(err) = report.error() {
-            *out.errors.entry(err.to_string()).or_default() += 1;
+            // Without the query, which names the record: one line per kind of error.
+            let text = err.to_string();
+            let key = text.split('?').next().unwrap_or(&text).to_owned();
+            *out.errors.entry(key).or_default() += 1;
         }
         out.latencies.push(took);
     }
