@@ -4,7 +4,7 @@
 # same requests as acmebox's PowerDNS provider: find the zone (GET /zones), read the TXT rrset
 # (GET ?rrset_name=&rrset_type=TXT), write it back with the value added or removed (PATCH
 # REPLACE, or DELETE when no value is left), and start over from the read when PowerDNS
-# answers 5xx (8 rounds at most, pauses from 25 ms doubling to 800 ms, jittered).
+# answers 5xx (12 rounds at most, pauses from 25 ms doubling to 1 s, jittered).
 #
 #   EXEC_PATH=bench/pdns-exec.sh lego --dns exec ...
 #   bench/pdns-exec.sh present|cleanup <fqdn> <value>
@@ -62,12 +62,12 @@ case $op in
     *) die "unknown command $op; expected present or cleanup" ;;
 esac
 pause_ms=25
-for attempt in 1 2 3 4 5 6 7 8; do
+for attempt in $(seq 12); do
     status=0
     round || status=$?
     [[ $status == 75 ]] || exit "$status"
-    ((attempt < 8)) || die "PowerDNS answered 5xx 8 times: $(<"$body")"
+    ((attempt < 12)) || die "PowerDNS answered 5xx 12 times: $(<"$body")"
     wait_ms=$((pause_ms / 2 + RANDOM % (pause_ms + 1)))
     sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
-    pause_ms=$((pause_ms * 2 > 800 ? 800 : pause_ms * 2))
+    pause_ms=$((pause_ms * 2 > 1000 ? 1000 : pause_ms * 2))
 done

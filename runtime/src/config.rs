@@ -106,6 +106,7 @@ struct RawProvider {
     memory_mib: Option<usize>,
     timeout_secs: Option<u64>,
     max_requests: Option<u32>,
+    max_concurrent_calls: Option<usize>,
     max_request_body_kib: Option<usize>,
     max_response_body_kib: Option<usize>,
     max_header_kib: Option<usize>,
@@ -248,6 +249,9 @@ impl Config {
         if let Some(n) = raw.max_requests {
             limits.max_requests = n;
         }
+        if let Some(n) = raw.max_concurrent_calls {
+            limits.max_concurrent_calls = n.max(1);
+        }
         if let Some(kib) = raw.max_request_body_kib {
             limits.max_request_body_bytes = kib.saturating_mul(1024);
         }
@@ -333,6 +337,7 @@ mod tests {
             memory_mib = 32
             timeout_secs = 5
             max_requests = 3
+            max_concurrent_calls = 2
             ttl = 120
             [providers.pdns.config]
             url = "https://dns.example.com"
@@ -346,6 +351,7 @@ mod tests {
         assert_eq!(spec.limits.memory_bytes, 32 * 1024 * 1024);
         assert_eq!(spec.limits.timeout, Duration::from_secs(5));
         assert_eq!(spec.limits.max_requests, 3);
+        assert_eq!(spec.limits.max_concurrent_calls, 2);
         assert_eq!(spec.ttl, 120);
         assert!(spec.config["token"].is_secret());
         assert!(!format!("{spec:?}").contains("hunter2"));

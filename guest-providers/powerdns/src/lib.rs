@@ -33,7 +33,7 @@ const PROPAGATION_TIMEOUT_SECS: u32 = 60;
 const POLLING_INTERVAL_SECS: u32 = 2;
 
 /// Read-modify-write rounds before a 5xx answer is final.
-const ATTEMPTS: u32 = 8;
+const ATTEMPTS: u32 = 12;
 
 /// The pause before the first retry; it doubles each time up to [`LONGEST_PAUSE`], and each
 /// pause is drawn from half to one and a half times that, so calls that collided once do not
@@ -41,7 +41,7 @@ const ATTEMPTS: u32 = 8;
 const FIRST_PAUSE: Duration = Duration::from_millis(25);
 
 /// The longest pause between two rounds.
-const LONGEST_PAUSE: Duration = Duration::from_millis(800);
+const LONGEST_PAUSE: Duration = Duration::from_millis(1000);
 
 struct PowerDns;
 

@@ -35,6 +35,12 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 /// fill host memory through its log (64 KiB).
 pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
 
+/// Calls of one provider that run at once; more wait their turn, and the wait does not count
+/// against their [`DEFAULT_TIMEOUT`]. DNS APIs refuse or throttle bursts of writes (PowerDNS
+/// on sqlite answers 500 to simultaneous writes; hosted APIs rate-limit), so a thousand
+/// challenges at once become steady work instead of a storm of retries (8).
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
+
 /// How often the epoch ticker advances the engine's epoch; deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -56,6 +62,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// See [`DEFAULT_MAX_LOG_BYTES`].
     pub max_log_bytes: usize,
+    /// See [`DEFAULT_MAX_CONCURRENT_CALLS`]; at least 1.
+    pub max_concurrent_calls: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +76,7 @@ impl Default for Limits {
             max_response_body_bytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
         }
     }
 }

@@ -189,6 +189,8 @@ pub(crate) struct Inner {
     pub(crate) cache_status: super::CacheStatus,
     /// One lock per record name: calls on the same name run one at a time.
     pub(crate) name_locks: NameLocks,
+    /// [`Limits::max_concurrent_calls`] permits: calls beyond them wait.
+    pub(crate) calls: tokio::sync::Semaphore,
 }
 
 /// Serialises `present` and `cleanup` calls on one record name. Providers change a TXT rrset
@@ -305,6 +307,9 @@ impl WasmDnsProvider {
         call: Call<'_>,
     ) -> (CallReport, Option<ProviderInfo>) {
         let inner = &self.inner;
+        // Waiting for a turn does not count against the call's deadline. The semaphore is never
+        // closed; were it, the call would simply not wait.
+        let _turn = inner.calls.acquire().await.ok();
         let started = Instant::now();
         let egress = Arc::new(CallEgress {
             provider: inner.name.clone(),

@@ -164,9 +164,9 @@ async fn simultaneous_presents_at_many_names_of_one_zone_all_land() -> anyhow::R
     Ok(())
 }
 
-/// A server that keeps answering 500 gets eight rounds, then the 500 as an API error.
+/// A server that keeps answering 500 gets twelve rounds, then the 500 as an API error.
 #[tokio::test]
-async fn server_errors_are_retried_eight_times_then_reported() -> anyhow::Result<()> {
+async fn server_errors_are_retried_twelve_times_then_reported() -> anyhow::Result<()> {
     let server = TestServer::start(500, r#"{"error": "database is locked"}"#).await?;
     let (sandbox, _dir) = sandbox()?;
     let pdns = load_at(&sandbox, &server.origin(), &[server.origin()], "key")?;
@@ -189,7 +189,7 @@ async fn server_errors_are_retried_eight_times_then_reported() -> anyhow::Result
         report.error().map(ToString::to_string)
     );
     let methods: Vec<String> = server.received().into_iter().map(|r| r.method).collect();
-    assert_eq!(methods, ["GET"; 8]);
+    assert_eq!(methods, ["GET"; 12]);
     let retries = report
         .logs
         .iter()
@@ -198,7 +198,7 @@ async fn server_errors_are_retried_eight_times_then_reported() -> anyhow::Result
                 .contains("PowerDNS answered 500 (database is locked); retrying in")
         })
         .count();
-    assert_eq!(retries, 7, "{:?}", report.logs);
+    assert_eq!(retries, 11, "{:?}", report.logs);
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use acmebox::Error;
@@ -523,58 +525,137 @@ async fn response_body_over_its_limit_is_refused() -> anyhow::Result<()> {
     good_still_works(&sandbox).await
 }
 
-/// More calls at once than the pooling allocator has slots (256): the later ones wait for a
-/// slot instead of failing to instantiate. The server holds every answer for a second, so all
-/// calls are in flight together.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn more_concurrent_calls_than_pool_slots_all_succeed() -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+/// A loopback HTTP server that answers every request `{}` after `delay`; it also tracks how
+/// many requests it held at once, at most.
+struct SlowServer {
+    origin: String,
+    most_at_once: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
 
-    const CALLS: usize = 300;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let origin = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let _ = stream.read(&mut buf).await;
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-                    )
-                    .await;
-            });
-        }
-    });
-    let (sandbox, _dir) = sandbox()?;
-    let good = sandbox.load(spec(
-        "good",
-        fixture("fixture-good")?,
-        std::slice::from_ref(&origin),
-        &[
-            ("endpoint", plain(origin.clone())),
-            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
-        ],
-    ))?;
-    let records: Vec<TxtRecord> = (0..CALLS)
+impl SlowServer {
+    async fn start(delay: Duration) -> anyhow::Result<Self> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = most_at_once.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (now, most) = (now.clone(), most.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let _ = stream.read(&mut buf).await;
+                    let held = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(held, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                        )
+                        .await;
+                });
+            }
+        });
+        Ok(SlowServer {
+            origin,
+            most_at_once,
+            task,
+        })
+    }
+
+    /// fixture-good granted this server, its calls capped at `max_concurrent_calls`.
+    fn good(
+        &self,
+        sandbox: &Sandbox,
+        max_concurrent_calls: usize,
+    ) -> anyhow::Result<WasmDnsProvider> {
+        let mut spec = spec(
+            "good",
+            fixture("fixture-good")?,
+            std::slice::from_ref(&self.origin),
+            &[
+                ("endpoint", plain(self.origin.clone())),
+                ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+            ],
+        );
+        spec.limits.max_concurrent_calls = max_concurrent_calls;
+        Ok(sandbox.load(spec)?)
+    }
+}
+
+impl Drop for SlowServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `n` records at distinct names, so the per-name lock never orders them.
+fn distinct_records(n: usize) -> Vec<TxtRecord> {
+    (0..n)
         .map(|i| TxtRecord {
             domain: format!("n{i}.example.com"),
             fqdn: format!("_acme-challenge.n{i}.example.com."),
             ..record()
         })
-        .collect();
-    let reports = join_all(records.iter().map(|r| good.present(r))).await;
-    server.abort();
-    let failed: Vec<String> = reports
+        .collect()
+}
+
+fn failures(reports: &[CallReport]) -> Vec<String> {
+    reports
         .iter()
         .filter_map(|r| r.error().map(ToString::to_string))
-        .collect();
+        .collect()
+}
+
+/// More calls at once than the pooling allocator has slots (256): the later ones wait for a
+/// slot instead of failing to instantiate. The server holds every answer for a second, so all
+/// calls are in flight together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_concurrent_calls_than_pool_slots_all_succeed() -> anyhow::Result<()> {
+    const CALLS: usize = 300;
+    let server = SlowServer::start(Duration::from_secs(1)).await?;
+    let (sandbox, _dir) = sandbox()?;
+    let good = server.good(&sandbox, CALLS)?;
+    let records = distinct_records(CALLS);
+    let reports = join_all(records.iter().map(|r| good.present(r))).await;
+    let failed = failures(&reports);
     assert!(
         failed.is_empty(),
         "{} of {CALLS} failed: {:?}",
         failed.len(),
         &failed[..failed.len().min(3)]
     );
+    // Every slot was in use at once, and no call more.
+    assert_eq!(server.most_at_once.load(Ordering::SeqCst), 256);
+    Ok(())
+}
+
+/// A provider's calls beyond `max_concurrent_calls` wait their turn, and the wait does not
+/// count against their deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_concurrency_limit_wait_their_turn() -> anyhow::Result<()> {
+    let server = SlowServer::start(Duration::from_secs(1)).await?;
+    let (sandbox, _dir) = sandbox()?;
+    let records = distinct_records(12);
+    let capped = server.good(&sandbox, 3)?;
+    let reports = join_all(records.iter().map(|r| capped.present(r))).await;
+    assert!(failures(&reports).is_empty(), "{:?}", failures(&reports));
+    assert_eq!(server.most_at_once.load(Ordering::SeqCst), 3);
+    // Four turns of a second each; the last calls waited three seconds for theirs, but a
+    // call's duration (and its deadline) covers only its own turn.
+    let durations: Vec<Duration> = reports.iter().map(|r| r.duration).collect();
+    assert!(
+        durations.iter().all(|d| *d < Duration::from_secs(3)),
+        "{durations:?}"
+    );
+    // The same calls with room for all of them run at once.
+    let roomy = server.good(&sandbox, 12)?;
+    let reports = join_all(records.iter().map(|r| roomy.present(r))).await;
+    assert!(failures(&reports).is_empty(), "{:?}", failures(&reports));
+    assert_eq!(server.most_at_once.load(Ordering::SeqCst), 12);
     Ok(())
 }
