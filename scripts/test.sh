@@ -35,6 +35,10 @@ for guests in guest-providers tests/fixtures; do
             cargo clippy --release --locked --target wasm32-wasip2 -- -D warnings)
 done
 
+# The providers' and the SDK's own unit and doc tests run natively.
+log "cargo test in guest-providers (native)"
+(cd guest-providers && CARGO_TARGET_DIR="$root/target/guest-host" cargo test --locked)
+
 # The tests build the JavaScript provider with componentize-js (node and npm) and the Python
 # one with componentize-py, which they install into a venv under target/ (python3-venv).
 apt_missing=()

@@ -36,7 +36,7 @@ impl Provider for AcmeDns {
     fn describe() -> ProviderInfo {
         // `describe` makes no request; the origin is known only when the operator set api_url.
         let hosts = config::get("api_url")
-            .and_then(|url| origin(&url))
+            .and_then(|url| http::origin(&url))
             .into_iter()
             .collect();
         ProviderInfo {
@@ -117,7 +117,7 @@ impl Account {
     fn from_config() -> Result<Self, ProviderError> {
         let api_url = config::require("api_url")?;
         let api_url = api_url.trim().trim_end_matches('/').to_owned();
-        if origin(&api_url).is_none() {
+        if http::origin(&api_url).is_none() {
             return Err(ProviderError::InvalidConfig(format!(
                 "config key `api_url` ({api_url}) is not an http:// or https:// URL"
             )));
@@ -190,20 +190,6 @@ fn update_error(response: &http::Response) -> ProviderError {
     }
 }
 
-/// `scheme://host[:port]` of an http(s) URL, as an allow-list entry.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,7 +238,7 @@ mod tests {
             ("https://user:key@auth.acme-dns.io", None),
         ];
         for (url, want) in cases {
-            assert_eq!(origin(url).as_deref(), want, "{url}");
+            assert_eq!(http::origin(url).as_deref(), want, "{url}");
         }
     }
 }

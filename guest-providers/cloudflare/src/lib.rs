@@ -65,7 +65,7 @@ impl Provider for Cloudflare {
                     "the id of the zone holding every record; skips the zone lookup",
                 ),
             ],
-            hosts: origin(&api_url).into_iter().collect(),
+            hosts: http::origin(&api_url).into_iter().collect(),
             ..ProviderInfo::new(
                 "cloudflare",
                 env!("CARGO_PKG_VERSION"),
@@ -110,8 +110,8 @@ impl Provider for Cloudflare {
         let url = format!(
             "{}?type=TXT&name={}&content={}",
             api.records_url(&zone_id),
-            encode(&name),
-            encode(&record.value)
+            http::encode_component(&name),
+            http::encode_component(&record.value)
         );
         let found: Vec<DnsRecord> = api.send(http::Request::get(url))?;
         // Filter here too: only ever delete this value at this name, whatever the API matched.
@@ -128,7 +128,11 @@ impl Provider for Cloudflare {
             return Ok(());
         }
         for found in mine {
-            let url = format!("{}/{}", api.records_url(&zone_id), encode(&found.id));
+            let url = format!(
+                "{}/{}",
+                api.records_url(&zone_id),
+                http::encode_component(&found.id)
+            );
             match api.exchange(http::Request::delete(url))? {
                 Answer::Done(_) => log::info!("removed TXT record {} at {name}", found.id),
                 Answer::Refused(refusal)
@@ -156,7 +160,7 @@ impl Api {
     fn from_config() -> Result<Self, ProviderError> {
         let base = config::with_default("api_url", DEFAULT_API_URL);
         let base = base.trim().trim_end_matches('/').to_owned();
-        if origin(&base).is_none() {
+        if http::origin(&base).is_none() {
             return Err(ProviderError::InvalidConfig(format!(
                 "config key `api_url` ({base}) is not an http:// or https:// URL, such as \
                  {DEFAULT_API_URL}"
@@ -201,7 +205,7 @@ impl Api {
 
     /// The id of the zone called `name`, if the token can see one.
     fn zone_named(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let url = format!("{}/zones?name={}", self.base, encode(name));
+        let url = format!("{}/zones?name={}", self.base, http::encode_component(name));
         let zones: Vec<Zone> = self.send(http::Request::get(url))?;
         Ok(zones
             .into_iter()
@@ -212,7 +216,11 @@ impl Api {
     /// Deletes a record Cloudflare created at another name than `wanted`: it takes a name
     /// outside the zone as relative to the zone, so `zone_id` was not the zone of `wanted`.
     fn undo_misplaced(&self, zone_id: &str, created: &DnsRecord, wanted: &str) -> ProviderError {
-        let url = format!("{}/{}", self.records_url(zone_id), encode(&created.id));
+        let url = format!(
+            "{}/{}",
+            self.records_url(zone_id),
+            http::encode_component(&created.id)
+        );
         let undone = match self.exchange(http::Request::delete(url)) {
             Ok(Answer::Done(_)) => "it was deleted again".to_owned(),
             Ok(Answer::Refused(refusal)) => format!(
@@ -229,7 +237,11 @@ impl Api {
     }
 
     fn records_url(&self, zone_id: &str) -> String {
-        format!("{}/zones/{}/dns_records", self.base, encode(zone_id))
+        format!(
+            "{}/zones/{}/dns_records",
+            self.base,
+            http::encode_component(zone_id)
+        )
     }
 
     /// Sends `request` and returns its `result`, or the error Cloudflare's answer means.
@@ -378,20 +390,6 @@ struct DnsRecord {
     content: String,
 }
 
-/// `scheme://host[:port]` of an http(s) URL, as an allow-list entry.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
-}
-
 /// `name` as Cloudflare writes names: lower case, no trailing dot.
 fn bare_name(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
@@ -425,19 +423,6 @@ fn excerpt(text: &str) -> String {
     text.trim().chars().take(300).collect()
 }
 
-/// Percent-encodes everything but unreserved characters, for a path segment or query value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,7 +441,7 @@ mod tests {
             ("https://token@api.cloudflare.com", None),
         ];
         for (url, want) in cases {
-            assert_eq!(origin(url).as_deref(), want, "{url}");
+            assert_eq!(http::origin(url).as_deref(), want, "{url}");
         }
     }
 
@@ -550,9 +535,9 @@ mod tests {
     #[test]
     fn encodes_query_values() {
         assert_eq!(
-            encode("_acme-challenge.example.com"),
+            http::encode_component("_acme-challenge.example.com"),
             "_acme-challenge.example.com"
         );
-        assert_eq!(encode("a b&c=d/e"), "a%20b%26c%3Dd%2Fe");
+        assert_eq!(http::encode_component("a b&c=d/e"), "a%20b%26c%3Dd%2Fe");
     }
 }

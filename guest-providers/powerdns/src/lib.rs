@@ -49,7 +49,7 @@ impl Provider for PowerDns {
     fn describe() -> ProviderInfo {
         // `describe` makes no request; the origin is known only when the operator set api_url.
         let hosts = config::get("api_url")
-            .and_then(|url| origin(&url))
+            .and_then(|url| http::origin(&url))
             .into_iter()
             .collect();
         ProviderInfo {
@@ -192,14 +192,17 @@ impl Api {
                  http://127.0.0.1:8081; the provider adds /api/v1/servers/<server_id>"
             )));
         }
-        if origin(url).is_none() {
+        if http::origin(url).is_none() {
             return Err(ProviderError::InvalidConfig(format!(
                 "config key `api_url` ({url}) is not an http:// or https:// URL"
             )));
         }
         let server_id = config::with_default("server_id", DEFAULT_SERVER_ID);
         Ok(Self {
-            base: format!("{url}/api/v1/servers/{}", encode(server_id.trim())),
+            base: format!(
+                "{url}/api/v1/servers/{}",
+                http::encode_component(server_id.trim())
+            ),
             key: config::require("api_key")?,
         })
     }
@@ -225,7 +228,7 @@ impl Api {
         let url = format!(
             "{}?rrset_name={}&rrset_type=TXT",
             self.zone_url(zone),
-            encode(&absolute(fqdn))
+            http::encode_component(&absolute(fqdn))
         );
         let zone: ZoneDetail = self.send(http::Request::get(url))?.json()?;
         // Older servers ignore the filter and return the whole zone: filter here too.
@@ -262,7 +265,11 @@ impl Api {
     }
 
     fn zone_url(&self, zone: &str) -> String {
-        format!("{}/zones/{}", self.base, encode(&absolute(zone)))
+        format!(
+            "{}/zones/{}",
+            self.base,
+            http::encode_component(&absolute(zone))
+        )
     }
 
     /// Sends with the key and maps PowerDNS's error statuses to provider errors.
@@ -344,21 +351,6 @@ fn error_message(response: &http::Response) -> String {
     text.chars().take(300).collect()
 }
 
-/// `scheme://host[:port]` of an http(s) URL, as an allow-list entry.
-fn origin(url: &str) -> Option<String> {
-    let url = url.trim();
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
-}
-
 /// The longest of `zones` that is `fqdn` or one of its parents, absolute.
 fn longest_zone<'a>(fqdn: &str, zones: impl Iterator<Item = &'a str>) -> Option<String> {
     let name = absolute(fqdn).to_ascii_lowercase();
@@ -401,20 +393,6 @@ fn unquote(content: &str) -> String {
     text
 }
 
-/// Percent-encodes everything but unreserved characters and `*`, for a path segment or query
-/// value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'*') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,7 +411,7 @@ mod tests {
             ("https://u:p@example.com", None),
         ];
         for (url, want) in cases {
-            assert_eq!(origin(url).as_deref(), want, "{url}");
+            assert_eq!(http::origin(url).as_deref(), want, "{url}");
         }
     }
 
@@ -488,9 +466,9 @@ mod tests {
     #[test]
     fn encodes_names() {
         assert_eq!(
-            encode("_acme-challenge.example.test."),
+            http::encode_component("_acme-challenge.example.test."),
             "_acme-challenge.example.test."
         );
-        assert_eq!(encode("a/b c"), "a%2Fb%20c");
+        assert_eq!(http::encode_component("a/b c"), "a%2Fb%20c");
     }
 }

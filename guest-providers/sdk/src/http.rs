@@ -574,6 +574,50 @@ fn describe(code: &ErrorCode) -> String {
     }
 }
 
+/// `scheme://host[:port]` of an `http://` or `https://` URL, lower-cased: the allow-list entry
+/// a provider lists in its `describe` for a URL the operator configured. `None` for any other
+/// scheme, an empty host, or credentials in the URL.
+///
+/// ```
+/// use acmebox_provider::http::origin;
+///
+/// assert_eq!(origin("HTTPS://API.example.com/v1/").as_deref(), Some("https://api.example.com"));
+/// assert_eq!(origin("https://user:pw@example.com"), None);
+/// ```
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// Percent-encodes every byte but the unreserved characters of RFC 3986 (letters, digits,
+/// `-._~`): for a path segment or a query value built from a name or a value.
+///
+/// ```
+/// use acmebox_provider::http::encode_component;
+///
+/// assert_eq!(encode_component("_acme-challenge.example.com."), "_acme-challenge.example.com.");
+/// assert_eq!(encode_component("a b&c=d/e"), "a%20b%26c%3Dd%2Fe");
+/// ```
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,6 +640,33 @@ mod tests {
             assert_eq!(target.authority, authority, "{url}");
             assert_eq!(target.path_and_query, path, "{url}");
         }
+    }
+
+    #[test]
+    fn origins_of_urls() {
+        let cases = [
+            ("http://127.0.0.1:8081", Some("http://127.0.0.1:8081")),
+            ("http://127.0.0.1:8081/", Some("http://127.0.0.1:8081")),
+            (
+                "HTTPS://DNS.example.com/x?y",
+                Some("https://dns.example.com"),
+            ),
+            ("https://[::1]:8443/x", Some("https://[::1]:8443")),
+            ("ftp://example.com", None),
+            ("example.com", None),
+            ("https://u:p@example.com", None),
+            ("https:///path", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(origin(url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(encode_component("Az09-._~"), "Az09-._~");
+        assert_eq!(encode_component("*.a/b c"), "%2A.a%2Fb%20c");
+        assert_eq!(encode_component("é"), "%C3%A9");
     }
 
     #[test]
