@@ -153,8 +153,8 @@ impl Sandbox {
             path: spec.component.clone(),
             reason,
         };
-        let wasm = std::fs::read(&spec.component).map_err(|e| load_err(e.to_string()))?;
-        let sha256 = cache::sha256_hex(&wasm);
+        // Hashed in chunks; the component is read whole only if it must be compiled.
+        let sha256 = cache::sha256_file(&spec.component).map_err(|e| load_err(e.to_string()))?;
         if let Some(pin) = &spec.sha256
             && !pin.eq_ignore_ascii_case(&sha256)
         {
@@ -175,7 +175,17 @@ impl Sandbox {
         if allocation == engine::Allocation::OnDemand {
             tracing::debug!(provider = %name, "calls use on-demand memory allocation");
         }
-        let (component, cache_status) = self.cache.load(engine, &wasm, &sha256)?;
+        // What is compiled must be what was hashed (and pinned): checked again after reading.
+        let read = || {
+            let wasm = std::fs::read(&spec.component).map_err(|e| load_err(e.to_string()))?;
+            if cache::sha256_hex(&wasm) != sha256 {
+                return Err(load_err(
+                    "the file changed while it was being loaded; load it again".to_owned(),
+                ));
+            }
+            Ok(wasm)
+        };
+        let (component, cache_status) = self.cache.load(engine, read, &sha256)?;
         let imports = component_imports(engine, &component);
         if let Some(import) = imports
             .iter()
