@@ -38,8 +38,8 @@ pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
 /// Calls of one provider that run at once; more wait their turn, and the wait does not count
 /// against their [`DEFAULT_TIMEOUT`]. DNS APIs refuse or throttle bursts of writes (PowerDNS
 /// on sqlite answers 500 to simultaneous writes; hosted APIs rate-limit), so a thousand
-/// challenges at once become steady work instead of a storm of retries (8).
-pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
+/// challenges at once become steady work instead of a storm of retries (4).
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 4;
 
 /// How often the epoch ticker advances the engine's epoch; deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
