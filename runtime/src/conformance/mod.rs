@@ -39,7 +39,9 @@
 //! use std::time::Duration;
 //! use acmebox::conformance::{self, ConformanceOptions};
 //! use acmebox::propagation::PropagationOptions;
-//! # async fn example(provider: acmebox::sandbox::WasmDnsProvider) -> acmebox::Result<()> {
+//! # async fn example(
+//! #     provider: acmebox::sandbox::WasmDnsProvider,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! let dns = PropagationOptions::default()
 //!     .with_resolvers(vec!["127.0.0.1:5353".parse().unwrap()])
 //!     .with_authoritative_servers(vec!["127.0.0.1:5353".parse().unwrap()]);
