@@ -8,7 +8,8 @@
 //!   through the test httpreq endpoint, which writes to the same PowerDNS, so its figure
 //!   includes that hop);
 //! * resident memory per concurrent call: 64 presents held open at once by an endpoint that
-//!   answers after a second, the process's RSS above its level before, divided by 64.
+//!   answers after a second (the provider allowed 64 calls at once), the process's peak RSS
+//!   above its level before, divided by 64.
 //!
 //! Medians of several rounds. Run with `cargo bench -p acmebox-tests --bench languages`; it
 //! starts (or shares) the test PowerDNS like the integration tests do.
@@ -170,9 +171,11 @@ async fn measure(subject: &Subject, origin: &str) -> Row {
 
     // Memory: HELD presents against an endpoint that holds every answer for a second.
     let (slow, server) = slow_server(Duration::from_secs(1)).await;
+    let mut held_spec = spec(subject, &slow);
+    held_spec.limits.max_concurrent_calls = HELD;
     let held = Sandbox::new(cache.path())
         .expect("sandbox")
-        .load(spec(subject, &slow))
+        .load(held_spec)
         .expect("load against the slow server");
     let records: Vec<TxtRecord> = (0..HELD)
         .map(|i| {
