@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{CacheStatus, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider};
 use acmebox_tests::guests::{js_provider, provider, python_provider};
+use acmebox_tests::http_server::SlowServer;
 use acmebox_tests::httpreq_endpoint::HttpreqEndpoint;
 use acmebox_tests::pdns::{self, RrsetCleanup};
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::{APEX_VALUE, join_all, record, unique};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Rounds for the timed calls; the median is reported.
 const ROUNDS: usize = 30;
@@ -80,30 +80,6 @@ fn rss_kib() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// A loopback HTTP server that answers every request `{}` after `delay`.
-async fn slow_server(delay: Duration) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
-    let origin = format!("http://{}", listener.local_addr().expect("local addr"));
-    let task = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let _ = stream.read(&mut buf).await;
-                tokio::time::sleep(delay).await;
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                          Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-                    )
-                    .await;
-            });
-        }
-    });
-    (origin, task)
 }
 
 struct Row {
@@ -170,8 +146,10 @@ async fn measure(subject: &Subject, origin: &str) -> Row {
     }
 
     // Memory: HELD presents against an endpoint that holds every answer for a second.
-    let (slow, server) = slow_server(Duration::from_secs(1)).await;
-    let mut held_spec = spec(subject, &slow);
+    let slow = SlowServer::start(Duration::from_secs(1))
+        .await
+        .expect("slow server");
+    let mut held_spec = spec(subject, slow.origin());
     held_spec.limits.max_concurrent_calls = HELD;
     let held = Sandbox::new(cache.path())
         .expect("sandbox")
@@ -197,7 +175,7 @@ async fn measure(subject: &Subject, origin: &str) -> Row {
     });
     let _ = join_all(records.iter().map(|r| held.present(r))).await;
     let peak = sampler.await.unwrap_or(before);
-    server.abort();
+    drop(slow);
 
     Row {
         language: subject.language,

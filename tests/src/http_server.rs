@@ -1,7 +1,9 @@
-//! A tiny HTTP/1.1 responder on 127.0.0.1 for the sandbox tests: it answers every request with
-//! a fixed status and body, and records what it received.
+//! Tiny HTTP/1.1 responders on 127.0.0.1 for the sandbox tests: one answers every request with
+//! a fixed status and body and records what it received; one answers only after a delay.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -132,5 +134,68 @@ async fn serve(
             body.len()
         );
         stream.write_all(response.as_bytes()).await?;
+    }
+}
+
+/// A loopback HTTP server that answers every request `200 {}` only after `delay`, so calls
+/// stay in flight together; it tracks how many requests it held at once, at most. Stops when
+/// dropped.
+#[derive(Debug)]
+pub struct SlowServer {
+    origin: String,
+    most_at_once: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl SlowServer {
+    /// Starts a server on an ephemeral loopback port.
+    pub async fn start(delay: Duration) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot bind the slow test server to 127.0.0.1")?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = most_at_once.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (now, most) = (now.clone(), most.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let _ = stream.read(&mut buf).await;
+                    let held = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(held, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                              Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+                        )
+                        .await;
+                });
+            }
+        });
+        Ok(SlowServer {
+            origin,
+            most_at_once,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The most requests it held at once so far.
+    pub fn most_at_once(&self) -> usize {
+        self.most_at_once.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SlowServer {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

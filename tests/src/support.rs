@@ -4,7 +4,8 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use acmebox::sandbox::{CallReport, TxtRecord};
+use acmebox::Error;
+use acmebox::sandbox::{CallReport, ProviderError, ProviderInfo, TxtRecord};
 
 use crate::http_server::Received;
 
@@ -55,6 +56,32 @@ pub fn ensure_hidden(report: &CallReport, secret: &str) -> anyhow::Result<()> {
     );
     anyhow::ensure!(!shown.contains(secret), "the secret leaked: {shown}");
     Ok(())
+}
+
+/// The provider's own error, when the call failed with one.
+pub fn provider_error(report: &CallReport) -> Option<&ProviderError> {
+    match report.error() {
+        Some(Error::ProviderFailed { error, .. }) => Some(error),
+        _ => None,
+    }
+}
+
+/// Each config key a provider describes as `(name, required, secret)`, in its order.
+pub fn key_flags(info: &ProviderInfo) -> Vec<(&str, bool, bool)> {
+    info.config_keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.required, k.secret))
+        .collect()
+}
+
+/// A provider's suggested propagation timeout and polling interval, and whether it must run
+/// sequentially.
+pub fn timings(info: &ProviderInfo) -> (u32, u32, bool) {
+    (
+        info.propagation_timeout_secs,
+        info.polling_interval_secs,
+        info.sequential,
+    )
 }
 
 /// `values` as owned strings, sorted: what the value helpers return.

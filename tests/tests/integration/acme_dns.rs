@@ -10,16 +10,15 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{
-    CallReport, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
+    Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::acme_dns_api::{Account, AcmeDnsApi};
 use acmebox_tests::guests::provider;
 use acmebox_tests::pdns::dns_txt_values;
 use acmebox_tests::support::{
-    APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, header, sorted,
+    APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, header, key_flags, provider_error, sorted,
 };
 use serde_json::{Value, json};
 
@@ -82,13 +81,6 @@ fn load(
 fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
-}
-
-fn provider_error(report: &CallReport) -> Option<&ProviderError> {
-    match report.error() {
-        Some(Error::ProviderFailed { error, .. }) => Some(error),
-        _ => None,
-    }
 }
 
 #[tokio::test]
@@ -316,13 +308,8 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let info = acme_dns.describe().await?;
     assert_eq!(info.name, "acme-dns");
     assert_eq!(info.hosts, [api.origin()]);
-    let keys: Vec<_> = info
-        .config_keys
-        .iter()
-        .map(|k| (k.name.as_str(), k.required, k.secret))
-        .collect();
     assert_eq!(
-        keys,
+        key_flags(&info),
         [
             ("api_url", true, false),
             ("username", true, false),

@@ -338,25 +338,26 @@ async fn dns01_with_a_wrong_api_key_fails_as_unauthorized_and_leaves_nothing() {
     assert!(statuses.iter().all(|s| *s == Some(401)), "{statuses:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_issues_with_dns01_and_prints_the_audit() {
-    let bin = tokio::task::spawn_blocking(acmebox_bin).await.unwrap();
+/// `acmebox issue` for `name` and `*.name` with dns-01 through the PowerDNS provider, its
+/// key from the environment, polling `authoritative`; account and `out/` under `dir`.
+async fn cli_dns01_command(dir: &Path, name: &str, authoritative: &str) -> tokio::process::Command {
+    let bin = tokio::task::spawn_blocking(acmebox_bin)
+        .await
+        .expect("building acmebox");
     let component = powerdns_component().await;
-    let tmp = tempfile::tempdir().unwrap();
     let config = write_config(
-        tmp.path(),
+        dir,
         &component,
         &format!("{{ env = {API_KEY_VAR:?}, secret = true }}"),
     );
     let s = servers();
-    let name = unique("dns-cli");
     let wildcard = format!("*.{name}");
     let mut command = tokio::process::Command::new(&bin);
     command
         .args([
             "issue",
             "-d",
-            &name,
+            name,
             "-d",
             &wildcard,
             "--challenge",
@@ -365,7 +366,7 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
         .arg("--config")
         .arg(&config)
         .args(["--provider", "pdns"])
-        .args(["--resolver", &s.pdns_dns, "--authoritative", &s.pdns_dns])
+        .args(["--resolver", &s.pdns_dns, "--authoritative", authoritative])
         .args([
             "--directory",
             &s.pebble_directory,
@@ -373,10 +374,20 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
             &s.pebble_ca_cert,
         ])
         .arg("--out")
-        .arg(tmp.path().join("out"))
+        .arg(dir.join("out"))
         .arg("--account")
-        .arg(tmp.path().join("account.json"))
+        .arg(dir.join("account.json"))
         .env(API_KEY_VAR, &s.pdns_api_key);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_issues_with_dns01_and_prints_the_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = servers();
+    let name = unique("dns-cli");
+    let wildcard = format!("*.{name}");
+    let command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
     let stderr = run_issue(command, &tmp.path().join("out"), &[&name, &wildcard]).await;
     assert_nothing_left("example.test.", &name);
 
@@ -402,46 +413,14 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
 /// removed from PowerDNS before it exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_removes_published_records_on_sigterm() {
-    let bin = tokio::task::spawn_blocking(acmebox_bin).await.unwrap();
-    let component = powerdns_component().await;
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(
-        tmp.path(),
-        &component,
-        &format!("{{ env = {API_KEY_VAR:?}, secret = true }}"),
-    );
-    let s = servers();
     // The propagation check polls this socket, which never answers, so issuance waits after
     // the values are published until the signal comes.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap().to_string();
     let name = unique("dns-sigterm");
-    let wildcard = format!("*.{name}");
-    let child = tokio::process::Command::new(&bin)
-        .args([
-            "issue",
-            "-d",
-            &name,
-            "-d",
-            &wildcard,
-            "--challenge",
-            "dns-01",
-        ])
-        .arg("--config")
-        .arg(&config)
-        .args(["--provider", "pdns"])
-        .args(["--resolver", &s.pdns_dns, "--authoritative", &silent_addr])
-        .args([
-            "--directory",
-            &s.pebble_directory,
-            "--ca-cert",
-            &s.pebble_ca_cert,
-        ])
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .arg("--account")
-        .arg(tmp.path().join("account.json"))
-        .env(API_KEY_VAR, &s.pdns_api_key)
+    let child = cli_dns01_command(tmp.path(), &name, &silent_addr)
+        .await
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

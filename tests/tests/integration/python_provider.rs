@@ -17,7 +17,10 @@ use acmebox_tests::guests::{load_with_shared_cache, python_provider, shared_cach
 use acmebox_tests::http_server::TestServer;
 use acmebox_tests::pdns::{self, RrsetCleanup};
 use acmebox_tests::servers::servers;
-use acmebox_tests::support::{APEX_VALUE, WILDCARD_VALUE, ensure_ok, record, sorted, unique};
+use acmebox_tests::support::{
+    APEX_VALUE, WILDCARD_VALUE, ensure_ok, key_flags, provider_error, record, sorted, timings,
+    unique,
+};
 
 fn spec(api_url: &str, api_key: &str) -> anyhow::Result<ProviderSpec> {
     let mut spec = ProviderSpec::new("pdns-py", python_provider("powerdns-py")?);
@@ -116,11 +119,8 @@ async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
         let error = report.error().map(ToString::to_string).unwrap_or_default();
         assert!(
             matches!(
-                report.error(),
-                Some(Error::ProviderFailed {
-                    error: ProviderError::Unauthorized(_),
-                    ..
-                })
+                provider_error(&report),
+                Some(ProviderError::Unauthorized(_))
             ),
             "zone {zone:?}: {error}"
         );
@@ -140,11 +140,8 @@ async fn unknown_zone_is_zone_not_found() -> anyhow::Result<()> {
             .await;
         assert!(
             matches!(
-                report.error(),
-                Some(Error::ProviderFailed {
-                    error: ProviderError::ZoneNotFound(_),
-                    ..
-                })
+                provider_error(&report),
+                Some(ProviderError::ZoneNotFound(_))
             ),
             "zone {zone:?}: {:?}",
             report.error().map(ToString::to_string)
@@ -224,21 +221,9 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let info = pdns.describe().await?;
     assert_eq!(info.name, "powerdns");
     assert_eq!(info.hosts, [pdns::origin()]);
+    assert_eq!(timings(&info), (60, 2, false));
     assert_eq!(
-        (
-            info.propagation_timeout_secs,
-            info.polling_interval_secs,
-            info.sequential
-        ),
-        (60, 2, false)
-    );
-    let keys: Vec<_> = info
-        .config_keys
-        .iter()
-        .map(|k| (k.name.as_str(), k.required, k.secret))
-        .collect();
-    assert_eq!(
-        keys,
+        key_flags(&info),
         [
             ("api_url", true, false),
             ("api_key", true, true),

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use acmebox::Error;
@@ -15,7 +13,7 @@ use acmebox::sandbox::{
     CacheStatus, CallReport, Decision, Limits, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::guests::fixture;
-use acmebox_tests::http_server::TestServer;
+use acmebox_tests::http_server::{SlowServer, TestServer};
 use acmebox_tests::support::join_all;
 
 fn record() -> TxtRecord {
@@ -525,72 +523,24 @@ async fn response_body_over_its_limit_is_refused() -> anyhow::Result<()> {
     good_still_works(&sandbox).await
 }
 
-/// A loopback HTTP server that answers every request `{}` after `delay`; it also tracks how
-/// many requests it held at once, at most.
-struct SlowServer {
-    origin: String,
-    most_at_once: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl SlowServer {
-    async fn start(delay: Duration) -> anyhow::Result<Self> {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let origin = format!("http://{}", listener.local_addr()?);
-        let most_at_once = Arc::new(AtomicUsize::new(0));
-        let now = Arc::new(AtomicUsize::new(0));
-        let most = most_at_once.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let (now, most) = (now.clone(), most.clone());
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 8192];
-                    let _ = stream.read(&mut buf).await;
-                    let held = now.fetch_add(1, Ordering::SeqCst) + 1;
-                    most.fetch_max(held, Ordering::SeqCst);
-                    tokio::time::sleep(delay).await;
-                    now.fetch_sub(1, Ordering::SeqCst);
-                    let _ = stream
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-                        )
-                        .await;
-                });
-            }
-        });
-        Ok(SlowServer {
-            origin,
-            most_at_once,
-            task,
-        })
-    }
-
-    /// fixture-good granted this server, its calls capped at `max_concurrent_calls`.
-    fn good(
-        &self,
-        sandbox: &Sandbox,
-        max_concurrent_calls: usize,
-    ) -> anyhow::Result<WasmDnsProvider> {
-        let mut spec = spec(
-            "good",
-            fixture("fixture-good")?,
-            std::slice::from_ref(&self.origin),
-            &[
-                ("endpoint", plain(self.origin.clone())),
-                ("token", ConfigValue::Secret(Secret::new("tok-123"))),
-            ],
-        );
-        spec.limits.max_concurrent_calls = max_concurrent_calls;
-        Ok(sandbox.load(spec)?)
-    }
-}
-
-impl Drop for SlowServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+/// fixture-good granted `server`, its calls capped at `max_concurrent_calls`.
+fn good_at(
+    server: &SlowServer,
+    sandbox: &Sandbox,
+    max_concurrent_calls: usize,
+) -> anyhow::Result<WasmDnsProvider> {
+    let origin = server.origin().to_owned();
+    let mut spec = spec(
+        "good",
+        fixture("fixture-good")?,
+        std::slice::from_ref(&origin),
+        &[
+            ("endpoint", plain(origin.clone())),
+            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+        ],
+    );
+    spec.limits.max_concurrent_calls = max_concurrent_calls;
+    Ok(sandbox.load(spec)?)
 }
 
 /// `n` records at distinct names, so the per-name lock never orders them.
@@ -619,7 +569,7 @@ async fn more_concurrent_calls_than_pool_slots_all_succeed() -> anyhow::Result<(
     const CALLS: usize = 300;
     let server = SlowServer::start(Duration::from_secs(1)).await?;
     let (sandbox, _dir) = sandbox()?;
-    let good = server.good(&sandbox, CALLS)?;
+    let good = good_at(&server, &sandbox, CALLS)?;
     let records = distinct_records(CALLS);
     let reports = join_all(records.iter().map(|r| good.present(r))).await;
     let failed = failures(&reports);
@@ -631,7 +581,7 @@ async fn more_concurrent_calls_than_pool_slots_all_succeed() -> anyhow::Result<(
     );
     // Never more than the pool at once (other tests in this process may hold a few slots of
     // the same process-wide pool), and most of it in use.
-    let most = server.most_at_once.load(Ordering::SeqCst);
+    let most = server.most_at_once();
     assert!((200..=256).contains(&most), "{most} calls at once");
     Ok(())
 }
@@ -643,10 +593,10 @@ async fn calls_beyond_the_concurrency_limit_wait_their_turn() -> anyhow::Result<
     let server = SlowServer::start(Duration::from_secs(1)).await?;
     let (sandbox, _dir) = sandbox()?;
     let records = distinct_records(12);
-    let capped = server.good(&sandbox, 3)?;
+    let capped = good_at(&server, &sandbox, 3)?;
     let reports = join_all(records.iter().map(|r| capped.present(r))).await;
     assert!(failures(&reports).is_empty(), "{:?}", failures(&reports));
-    assert_eq!(server.most_at_once.load(Ordering::SeqCst), 3);
+    assert_eq!(server.most_at_once(), 3);
     // Four turns of a second each; the last calls waited three seconds for theirs, but a
     // call's duration (and its deadline) covers only its own turn.
     let durations: Vec<Duration> = reports.iter().map(|r| r.duration).collect();
@@ -656,10 +606,10 @@ async fn calls_beyond_the_concurrency_limit_wait_their_turn() -> anyhow::Result<
     );
     // The same calls with room for all of them run more at once (all 12 unless other tests
     // in this process hold the shared pool's slots).
-    let roomy = server.good(&sandbox, 12)?;
+    let roomy = good_at(&server, &sandbox, 12)?;
     let reports = join_all(records.iter().map(|r| roomy.present(r))).await;
     assert!(failures(&reports).is_empty(), "{:?}", failures(&reports));
-    let most = server.most_at_once.load(Ordering::SeqCst);
+    let most = server.most_at_once();
     assert!((4..=12).contains(&most), "{most} calls at once");
     Ok(())
 }
