@@ -361,11 +361,19 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
         assert_eq!(report["outcome"], "ok", "{report:#}");
         assert_eq!(report["operation"], operation, "{report:#}");
         let audit = report["audit"].as_array().cloned().unwrap_or_default();
+        // One PATCH took effect; any before it were refused with a 5xx by PowerDNS's sqlite
+        // (another test writing at the same moment) and retried by the provider.
         let patch: Vec<_> = audit.iter().filter(|a| a["method"] == "PATCH").collect();
-        assert_eq!(patch.len(), 1, "{report:#}");
-        assert_eq!(patch[0]["decision"], "allowed", "{report:#}");
-        assert_eq!(patch[0]["status"], 204, "{report:#}");
-        assert_eq!(patch[0]["host"], "127.0.0.1", "{report:#}");
+        let (last, retried) = patch.split_last().expect("a PATCH");
+        assert!(
+            retried
+                .iter()
+                .all(|p| p["status"].as_u64().is_some_and(|s| s >= 500)),
+            "{report:#}"
+        );
+        assert_eq!(last["decision"], "allowed", "{report:#}");
+        assert_eq!(last["status"], 204, "{report:#}");
+        assert_eq!(last["host"], "127.0.0.1", "{report:#}");
         assert!(
             audit
                 .iter()
