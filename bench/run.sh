@@ -16,6 +16,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$repo/scripts/deps.sh"
 if [[ ${1-} == clients ]]; then
     shift
     exec "$repo/bench/clients.sh" "$@"

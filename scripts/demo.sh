@@ -3,8 +3,8 @@
 # from Pebble, over DNS-01, the TXT records published by the PowerDNS provider running as a
 # sandboxed WebAssembly component. Everything stays on loopback.
 #
-# It installs what is missing (the wasm32-wasip2 Rust target; PowerDNS, Pebble and tools through
-# scripts/servers.sh), starts PowerDNS and Pebble with a state directory and ports of its own,
+# It installs what is missing (scripts/deps.sh: the wasm32-wasip2 Rust target, PowerDNS, Pebble and
+# tools), starts PowerDNS and Pebble with a state directory and ports of its own,
 # builds the provider and acmebox, runs `acmebox issue`, shows the certificate and the provider's
 # HTTP audit, and stops what it started.
 #
@@ -49,7 +49,7 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 say "installing what is missing"
-rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+bash "$root/scripts/deps.sh"
 
 say "starting PowerDNS and Pebble on loopback"
 bash "$root/scripts/servers.sh" start all

@@ -48,22 +48,17 @@ case "$ACMEBOX_ADDR" in
     *) die "ACMEBOX_ADDR=$ACMEBOX_ADDR is not an IPv4 loopback address; the test servers bind to loopback only" ;;
 esac
 
-# Installs Debian packages that are missing (apt-get update once if the install fails).
+# Checks that Debian packages are installed; when one is missing, runs scripts/deps.sh, the one
+# place that installs what acmebox uses.
 ensure_packages() {
-    local missing=() p
+    local p
     for p in "$@"; do
-        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *"ok installed"* ]] || missing+=("$p")
+        if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != *"ok installed"* ]]; then
+            say "$p is missing: running scripts/deps.sh"
+            bash "$(dirname "${BASH_SOURCE[0]}")/deps.sh" || die "scripts/deps.sh failed"
+            return 0
+        fi
     done
-    ((${#missing[@]} == 0)) && return 0
-    local sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-        "${sudo[@]}" apt-get update -q >/dev/null
-        "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-            || die "apt-get install ${missing[*]} failed; install them and run again"
-    }
 }
 
 port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -218,7 +213,7 @@ pebble_certs() {
 }
 
 start_pebble() {
-    command -v pebble >/dev/null || ensure_packages pebble
+    ensure_packages pebble
     ensure_packages curl
     pebble_certs
     mkdir -p "$pebble_dir" "$logs"

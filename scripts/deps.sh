@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Installs every outside program acmebox's scripts, tests, demo and benchmarks use, at pinned
+# versions, on a fresh Debian machine with rustup. Idempotent: quiet when everything is there.
+# When an install fails it stops with the exact command that failed and what to do.
+#
+# usage: scripts/deps.sh            (install what is missing, then check every version)
+#        scripts/deps.sh --list     (print the manifest below: what is installed, and how)
+#
+# The manifest is the `program`, `base` and `pinned` lines below. A test
+# (tests/src/deps_scan.rs) reads it and fails when a test, script or benchmark starts a program
+# that is not listed here, so keep every new tool in it.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+say() { printf '[deps] %s\n' "$*" >&2; }
+die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
+
+# ---- manifest ---------------------------------------------------------------------------
+# program NAME  SOURCE              where NAME (a command on PATH) comes from:
+#   apt:PKG=VERSION-PREFIX  a Debian package; its installed version must start with the prefix
+#   ifmissing:PKG           a Debian package installed only when NAME is not on PATH (npm comes
+#                           with some nodejs builds and conflicts with Debian's npm there)
+#   rustup                  the rustup toolchain (cargo, rustc, rustup)
+#   npm:DIR                 node_modules/.bin of guest-providers/DIR, pinned by its package-lock
+#   venv:NAME==VERSION      target/py-venv/bin (PyPI, pinned)
+# package WHAT  apt:PKG=VERSION     a Debian package that brings no command of its own
+# base NAME...              part of every Debian system (coreutils, util-linux, procps, bash):
+#                           checked, never installed
+MANIFEST='
+program pdns_server     apt:pdns-server=4.7.
+package sqlite-backend  apt:pdns-backend-sqlite3=4.7.
+program sqlite3         apt:sqlite3=3.40.
+program curl            apt:curl=7.88.
+program jq              apt:jq=1.6
+program dig             apt:dnsutils=1:9.18.
+program openssl         apt:openssl=3.0.
+program certbot         apt:certbot=2.1.
+program lego            apt:lego=4.9.1
+program pebble          apt:pebble=2.4.0
+program node            apt:nodejs=18.|20.|22.
+program npm             ifmissing:npm
+program python3         apt:python3=3.
+program flock           apt:util-linux=2.
+program setsid          apt:util-linux=2.
+program cargo           rustup
+program rustc           rustup
+program rustup          rustup
+program componentize-js npm:httpreq-js
+program componentize-py venv:componentize-py==0.25.1
+base bash env kill mktemp od tr sed awk grep cut head tail sort date sleep nohup realpath cat
+base chmod mkdir rm touch pgrep nproc dpkg-query id printf test wc uname
+'
+# rustup components and targets the toolchain needs.
+RUST_COMPONENTS="rustfmt clippy"
+RUST_TARGETS="wasm32-wasip2"
+
+if [[ ${1-} == --list ]]; then
+    printf '%s\n' "$MANIFEST" | sed '/^$/d'
+    exit 0
+fi
+
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+
+# run_or_die WHAT CMD...: runs CMD quietly; on failure prints its output, the exact command
+# and what to do, and stops.
+run_or_die() {
+    local what=$1 out
+    shift
+    if ! out=$("$@" 2>&1); then
+        printf '%s\n' "$out" | tail -n 30 >&2
+        die "installing $what failed: \`$*\` (exit status above). Check that the package registry is reachable and run scripts/deps.sh again; if it is refused, the project cannot run here until it is available."
+    fi
+}
+
+# ---- Rust toolchain ------------------------------------------------------------------------
+command -v rustup >/dev/null && command -v cargo >/dev/null \
+    || die "rustup and cargo are missing: install Rust with rustup (https://rustup.rs), then run scripts/deps.sh again"
+installed_components=$(rustup component list --installed 2>/dev/null)
+for c in $RUST_COMPONENTS; do
+    grep -q "^$c" <<<"$installed_components" || { say "rustup component add $c"; run_or_die "$c" rustup component add "$c"; }
+done
+installed_targets=$(rustup target list --installed)
+for t in $RUST_TARGETS; do
+    grep -qx "$t" <<<"$installed_targets" || { say "rustup target add $t"; run_or_die "the $t target" rustup target add "$t"; }
+done
+
+# ---- Debian packages -----------------------------------------------------------------------
+apt_version() { dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'; }
+
+declare -A want=()
+while read -r kind name source; do
+    [[ ($kind == program || $kind == package) && $source == apt:* ]] || continue
+    spec=${source#apt:}
+    want[${spec%%=*}]=${spec#*=}
+done <<<"$MANIFEST"
+
+missing=()
+for pkg in "${!want[@]}"; do
+    [[ -n $(apt_version "$pkg") ]] || missing+=("$pkg")
+done
+while read -r kind name source; do
+    [[ $kind == program && $source == ifmissing:* ]] || continue
+    command -v "$name" >/dev/null || missing+=("${source#ifmissing:}")
+done <<<"$MANIFEST"
+if ((${#missing[@]})); then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort)
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # One `apt-get update` first: a new machine's package lists are empty or old.
+    run_or_die "the Debian package lists" "${sudo[@]}" apt-get update -q
+    run_or_die "${missing[*]}" "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+for pkg in "${!want[@]}"; do
+    have=$(apt_version "$pkg")
+    ok=0
+    IFS='|' read -ra prefixes <<<"${want[$pkg]}"
+    for p in "${prefixes[@]}"; do [[ $have == "$p"* ]] && ok=1; done
+    ((ok)) || die "$pkg $have is installed, but acmebox is tested with ${want[$pkg]}*: install that version (apt-get install $pkg=<version>) and run scripts/deps.sh again"
+done
+
+# ---- JavaScript: componentize-js for the JavaScript providers (pinned by package-lock.json) --
+while read -r kind name source; do
+    [[ $kind == program && $source == npm:* ]] || continue
+    dir="$root/guest-providers/${source#npm:}"
+    stamp="$dir/node_modules/.package-lock.json"
+    if [[ ! -x $dir/node_modules/.bin/$name || ! $stamp -nt $dir/package-lock.json ]]; then
+        say "npm install in guest-providers/${source#npm:} ($name)"
+        # Not `npm ci`: it refuses this lock file on a fresh checkout, asking for entries of
+        # optional packages for other platforms that npm itself leaves out of the lock.
+        (cd "$dir" && run_or_die "$name (npm)" npm install --no-audit --no-fund)
+    fi
+done <<<"$MANIFEST"
+
+# ---- Python: componentize-py in target/py-venv -----------------------------------------------
+venv="$root/target/py-venv"
+while read -r kind name source; do
+    [[ $kind == program && $source == venv:* ]] || continue
+    req=${source#venv:}
+    if [[ $("$venv/bin/$name" --version 2>/dev/null) != "$name ${req#*==}" ]]; then
+        if [[ ! -x $venv/bin/pip ]]; then
+            say "python3 -m venv target/py-venv"
+            run_or_die "a Python venv" python3 -m venv --clear "$venv"
+        fi
+        say "pip install $req"
+        run_or_die "$req (PyPI)" "$venv/bin/pip" install --quiet --disable-pip-version-check "$req"
+    fi
+done <<<"$MANIFEST"
+
+# ---- base system programs: present everywhere, checked only ---------------------------------
+while read -r kind rest; do
+    [[ $kind == base ]] || continue
+    for p in $rest; do
+        command -v "$p" >/dev/null || die "$p is missing; it is part of every Debian system (coreutils, util-linux, procps): install it with apt-get"
+    done
+done <<<"$MANIFEST"
+
+# Every listed program must now run.
+while read -r kind name source; do
+    [[ $kind == program ]] || continue
+    case $source in
+        npm:*) path="$root/guest-providers/${source#npm:}/node_modules/.bin/$name" ;;
+        venv:*) path="$venv/bin/$name" ;;
+        *) path=$(PATH="$PATH:/usr/sbin:/sbin" command -v "$name" || true) ;;
+    esac
+    [[ -n $path && -e $path ]] || die "$name is still missing after the install ($source): run scripts/deps.sh again and read its errors"
+done <<<"$MANIFEST"
