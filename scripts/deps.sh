@@ -22,9 +22,13 @@ die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 #   ifmissing:PKG           a Debian package installed only when NAME is not on PATH (npm comes
 #                           with some nodejs builds and conflicts with Debian's npm there)
 #   rustup                  the rustup toolchain (cargo, rustc, rustup)
-#   npm:DIR                 node_modules/.bin of guest-providers/DIR, pinned by its package-lock
+#   npm:DIR                 node_modules/.bin of DIR, pinned by its package-lock.json
 #   venv:NAME==VERSION      target/py-venv/bin (PyPI, pinned)
 # package WHAT  apt:PKG=VERSION     a Debian package that brings no command of its own
+# pyenv DIR REQUIREMENTS    a Python venv at DIR with exactly the pinned REQUIREMENTS (the
+#                           stand-ins of DNS providers' APIs and the vendors' client libraries)
+# npmdir DIR                `npm install` in DIR, pinned by its package-lock.json (the vendors'
+#                           Node.js clients that check the stand-ins)
 # base NAME...              part of every Debian system (coreutils, util-linux, procps, bash):
 #                           checked, never installed
 MANIFEST='
@@ -43,13 +47,17 @@ program npm             ifmissing:npm
 program python3         apt:python3=3.
 program flock           apt:util-linux=2.
 program setsid          apt:util-linux=2.
+program git             apt:git=1:2.
 program cargo           rustup
 program rustc           rustup
 program rustup          rustup
-program componentize-js npm:httpreq-js
+program componentize-js npm:guest-providers/httpreq-js
 program componentize-py venv:componentize-py==0.25.1
+pyenv   target/standins-venv tests/standins/requirements.txt
+npmdir  tests/standins/node
 base bash env kill mktemp od tr sed awk grep cut head tail sort date sleep nohup realpath cat
-base chmod mkdir rm touch pgrep nproc dpkg-query id printf test wc uname
+base chmod mkdir rm touch pgrep nproc dpkg-query id printf test wc uname sha256sum
+base dirname basename cp mv tee seq
 '
 # rustup components and targets the toolchain needs.
 RUST_COMPONENTS="rustfmt clippy"
@@ -120,17 +128,21 @@ for pkg in "${!want[@]}"; do
     ((ok)) || die "$pkg $have is installed, but acmebox is tested with ${want[$pkg]}*: install that version (apt-get install $pkg=<version>) and run scripts/deps.sh again"
 done
 
-# ---- JavaScript: componentize-js for the JavaScript providers (pinned by package-lock.json) --
-while read -r kind name source; do
-    [[ $kind == program && $source == npm:* ]] || continue
-    dir="$root/guest-providers/${source#npm:}"
-    stamp="$dir/node_modules/.package-lock.json"
-    if [[ ! -x $dir/node_modules/.bin/$name || ! $stamp -nt $dir/package-lock.json ]]; then
-        say "npm install in guest-providers/${source#npm:} ($name)"
-        # Not `npm ci`: it refuses this lock file on a fresh checkout, asking for entries of
-        # optional packages for other platforms that npm itself leaves out of the lock.
-        (cd "$dir" && run_or_die "$name (npm)" npm install --no-audit --no-fund)
+# ---- JavaScript: node_modules pinned by package-lock.json ------------------------------------
+npm_install() { # DIR WHAT
+    local dir=$1 stamp="$1/node_modules/.package-lock.json"
+    if [[ ! $stamp -nt $dir/package-lock.json ]]; then
+        say "npm install in ${dir#"$root"/} ($2)"
+        # Not `npm ci`: it refuses a lock file on a fresh checkout that lacks entries for
+        # optional packages of other platforms. `npm install` installs the versions it pins.
+        (cd "$dir" && run_or_die "$2 (npm)" npm install --no-audit --no-fund)
     fi
+}
+while read -r kind name source; do
+    case $kind in
+        program) [[ $source == npm:* ]] && npm_install "$root/${source#npm:}" "$name" ;;
+        npmdir) npm_install "$root/$name" "the packages of $name" ;;
+    esac
 done <<<"$MANIFEST"
 
 # ---- Python: componentize-py in target/py-venv -----------------------------------------------
@@ -148,6 +160,21 @@ while read -r kind name source; do
     fi
 done <<<"$MANIFEST"
 
+# ---- Python environments from pinned requirement files ---------------------------------------
+while read -r kind dir req; do
+    [[ $kind == pyenv ]] || continue
+    # The file and the files it includes (`-r requirements/<vendor>.txt`) next to it.
+    want_sum=$(cat "$root/$req" "$(dirname "$root/$req")"/requirements/*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+    stamp="$root/$dir/.requirements.sha256"
+    if [[ ! -x $root/$dir/bin/python || $(cat "$stamp" 2>/dev/null) != "$want_sum" ]]; then
+        say "python3 -m venv $dir; pip install -r $req"
+        run_or_die "a Python venv at $dir" python3 -m venv --clear "$root/$dir"
+        run_or_die "the packages of $req (PyPI)" "$root/$dir/bin/pip" install --quiet \
+            --disable-pip-version-check -r "$root/$req"
+        echo "$want_sum" >"$stamp"
+    fi
+done <<<"$MANIFEST"
+
 # ---- base system programs: present everywhere, checked only ---------------------------------
 while read -r kind rest; do
     [[ $kind == base ]] || continue
@@ -160,7 +187,7 @@ done <<<"$MANIFEST"
 while read -r kind name source; do
     [[ $kind == program ]] || continue
     case $source in
-        npm:*) path="$root/guest-providers/${source#npm:}/node_modules/.bin/$name" ;;
+        npm:*) path="$root/${source#npm:}/node_modules/.bin/$name" ;;
         venv:*) path="$venv/bin/$name" ;;
         *) path=$(PATH="$PATH:/usr/sbin:/sbin" command -v "$name" || true) ;;
     esac

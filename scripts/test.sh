@@ -33,5 +33,9 @@ trap 'bash scripts/servers.sh stop all' EXIT
 bash scripts/servers.sh start all
 eval "$(bash scripts/servers.sh env)"
 
+# The stand-ins of DNS providers' APIs, checked by the vendors' own client libraries.
+log "stand-ins against the vendors' client libraries (pytest)"
+(cd tests/standins && PYTHONDONTWRITEBYTECODE=1 ../../target/standins-venv/bin/python -m pytest -q -p no:cacheprovider tests)
+
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast

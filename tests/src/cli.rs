@@ -7,8 +7,12 @@ use std::sync::OnceLock;
 use crate::repo_root;
 
 /// The `acmebox` binary of the profile the tests were built with, built once per test process
-/// with `cargo build -p acmebox --bin acmebox` (a no-op when it is up to date), so a test never
-/// runs a stale binary. Panics with cargo's output if the build fails.
+/// with `cargo test --workspace --no-run` (a no-op when it is up to date), so a test never runs
+/// a stale binary. Panics with cargo's output if the build fails.
+///
+/// Not `cargo build -p acmebox`: that resolves the features of shared dependencies for one
+/// package, not for the workspace's tests, so it would compile wasmtime and most of the tree a
+/// second time, with other features, and overwrite the binary `cargo test` built.
 pub fn acmebox_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| build_bin("acmebox")).clone()
@@ -39,7 +43,7 @@ fn build_bin(name: &str) -> PathBuf {
     let mut build = Command::new(cargo);
     build
         .current_dir(repo_root())
-        .args(["build", "--quiet", "-p", "acmebox", "--bin", name])
+        .args(["test", "--quiet", "--workspace", "--no-run"])
         .env("CARGO_TARGET_DIR", &target_dir);
     if release {
         build.arg("--release");
@@ -49,7 +53,7 @@ fn build_bin(name: &str) -> PathBuf {
         .expect("running cargo build for the acmebox binary");
     assert!(
         out.status.success(),
-        "cargo build -p acmebox --bin {name} failed:\n{}",
+        "cargo test --workspace --no-run (for the {name} binary) failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let bin = profile_dir.join(name);
