@@ -79,9 +79,12 @@
 //! puts in the log, and the call traps, which the host reports as a failed call. Return a [`ProviderError`] for
 //! anything an operator can fix.
 
+pub mod auth;
 pub mod config;
+pub mod dns;
 pub mod http;
 pub mod log;
+pub mod retry;
 mod types;
 
 pub use types::{DEFAULT_POLLING_INTERVAL_SECS, DEFAULT_PROPAGATION_TIMEOUT_SECS};

@@ -228,6 +228,7 @@ impl Sandbox {
             ttl: spec.ttl,
             cache_status,
             name_locks: provider::NameLocks::default(),
+            sequential: provider::Sequential::default(),
             calls: tokio::sync::Semaphore::new(spec.limits.max_concurrent_calls.max(1)),
         }))
     }

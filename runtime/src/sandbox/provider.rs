@@ -189,6 +189,8 @@ pub(crate) struct Inner {
     pub(crate) cache_status: super::CacheStatus,
     /// One lock per record name: calls on the same name run one at a time.
     pub(crate) name_locks: NameLocks,
+    /// For a provider that describes itself as `sequential`: all its calls one at a time.
+    pub(crate) sequential: Sequential,
     /// [`Limits::max_concurrent_calls`] permits: calls beyond them wait.
     pub(crate) calls: tokio::sync::Semaphore,
 }
@@ -214,6 +216,15 @@ impl NameLocks {
         };
         lock.lock_owned().await
     }
+}
+
+/// Whether the provider asked for its calls to run one at a time (`provider-info.sequential`:
+/// its API cannot take concurrent changes, such as one that replaces a whole zone per change),
+/// learnt from its `describe` on the first call, and the lock those calls then share.
+#[derive(Debug, Default)]
+pub(crate) struct Sequential {
+    asked: tokio::sync::OnceCell<bool>,
+    lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for WasmDnsProvider {
@@ -277,17 +288,39 @@ impl WasmDnsProvider {
     }
 
     /// Places `record.value` at `record.fqdn`.
+    ///
+    /// Calls on one record name run one at a time; every call of a provider that describes
+    /// itself as `sequential` does.
     pub async fn present(&self, record: &TxtRecord) -> CallReport {
+        let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
         self.call(Operation::Present, Call::Present(&wit)).await.0
     }
 
-    /// Removes `record.value` from `record.fqdn`.
+    /// Removes `record.value` from `record.fqdn`, serialised as [`present`](Self::present) is.
     pub async fn cleanup(&self, record: &TxtRecord) -> CallReport {
+        let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
         self.call(Operation::Cleanup, Call::Cleanup(&wit)).await.0
+    }
+
+    /// The provider-wide lock when the provider describes itself as `sequential`, else `None`.
+    /// The first call asks `describe` (one more instantiation, once per loaded provider); a
+    /// provider that cannot describe itself is taken as not sequential, and its call reports
+    /// the failure.
+    async fn sequential_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let sequential = *self
+            .inner
+            .sequential
+            .asked
+            .get_or_init(|| async { self.describe().await.is_ok_and(|info| info.sequential) })
+            .await;
+        if !sequential {
+            return None;
+        }
+        Some(Arc::clone(&self.inner.sequential.lock).lock_owned().await)
     }
 
     /// Asks the provider to describe itself.

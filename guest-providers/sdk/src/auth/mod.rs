@@ -1,0 +1,18 @@
+//! Request signing and token exchanges that DNS APIs ask for, so a provider author gets them
+//! for free. Each scheme is behind a cargo feature of its own, so a provider compiles only the
+//! cryptography it uses.
+//!
+//! A provider keeps no state between calls (each call may land in a fresh instance), so a
+//! token exchange happens once per call.
+
+#[cfg(feature = "ovh-signature")]
+pub mod ovh;
+
+#[cfg(feature = "oauth")]
+pub mod oauth;
+
+#[cfg(feature = "jwt")]
+pub mod jwt;
+
+#[cfg(feature = "sigv4")]
+pub mod sigv4;
