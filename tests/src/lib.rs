@@ -2,14 +2,17 @@
 //! Pebble, started by the project's own `scripts/servers.sh`, on loopback only).
 
 pub mod acme_dns_api;
+pub mod catalog;
 pub mod certs;
 pub mod cli;
 pub mod cloudflare_api;
+pub mod deps_scan;
 pub mod guests;
 pub mod http_server;
 pub mod httpreq_endpoint;
 pub mod pdns;
 pub mod servers;
+pub mod standin;
 pub mod support;
 
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! loopback, and wasm guest components built from source.
 
 mod acme_dns;
+mod catalog;
 mod clients;
 mod cloudflare;
 mod conformance;
