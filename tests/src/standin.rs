@@ -111,6 +111,14 @@ impl Standin {
         )?)?)
     }
 
+    /// The most API requests the stand-in was answering at once.
+    pub fn peak_in_flight(&self) -> anyhow::Result<u64> {
+        let stats = self.control("GET", "/__standin__/stats", None)?;
+        stats["peak_in_flight"]
+            .as_u64()
+            .context("stats without peak_in_flight")
+    }
+
     /// Every API request received, as `METHOD path`.
     pub fn requests(&self) -> anyhow::Result<Vec<String>> {
         let value = self.control("GET", "/__standin__/requests", None)?;

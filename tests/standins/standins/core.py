@@ -18,7 +18,12 @@ Test-control endpoints, under ``/__standin__/`` on every stand-in (never part of
   ``count`` API requests get the vendor's error for ``status``;
 * ``GET /__standin__/txt?name=<fqdn>``: the TXT values the stand-in holds at a name;
 * ``GET /__standin__/records``: every record it holds;
-* ``GET /__standin__/requests``: every API request received, as ``{"method", "path"}``.
+* ``GET /__standin__/requests``: every API request received, as ``{"method", "path"}``;
+* ``GET /__standin__/stats``: ``{"peak_in_flight": N}``, the most API requests it was answering
+  at once.
+
+The option ``delay_ms=N`` (every vendor) makes each API answer take N ms longer, so calls that
+run at the same time overlap at the stand-in.
 """
 
 from __future__ import annotations
@@ -348,6 +353,9 @@ class Server:
         self.vendor = vendor_cls(self.store, options)
         self.faults: list[tuple[int, int | None]] = []
         self.requests: list[dict] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.delay = int(options.get("delay_ms", "0")) / 1000
         self.lock = threading.Lock()
         server = self
 
@@ -412,6 +420,18 @@ class Server:
         if req.path.startswith("/__standin__/"):
             return self.control(req)
         with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            return self.answer(req)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def answer(self, req: Request) -> Response:
+        with self.lock:
             self.requests.append({"method": req.method, "path": req.path})
             fault = None
             if self.faults:
@@ -436,6 +456,9 @@ class Server:
             return json_response(200, sorted(r.content for r in self.store.find(name=name, type="TXT")))
         if what == "records":
             return json_response(200, [r.to_dict() for r in self.store.find()])
+        if what == "stats":
+            with self.lock:
+                return json_response(200, {"peak_in_flight": self.peak_in_flight})
         if what == "requests":
             with self.lock:
                 return json_response(200, list(self.requests))

@@ -12,10 +12,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use acmebox::config::{ConfigValue, Secret};
-use acmebox::conformance::{self, Check, ConformanceOptions, ConformanceReport, Outcome};
-use acmebox::propagation::PropagationOptions;
+use acmebox::conformance::{self, Check, ConformanceOptions, Outcome};
 use acmebox::sandbox::{ProviderSpec, Sandbox, WasmDnsProvider};
 use acmebox_tests::acme_dns_api::{Account, AcmeDnsApi};
+use acmebox_tests::catalog::{assert_outcomes, kit_options};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::cloudflare_api::CloudflareApi;
 use acmebox_tests::guests::{
@@ -31,62 +31,16 @@ const ZONE: &str = "example.test.";
 const CF_TOKEN: &str = "cf-conformance-token-Hx3pL9qW2";
 const ACME_DNS_PASSWORD: &str = "acme-dns-conformance-8Zr4Tq1Vn6Kp3Lw9Bd2Hs5Jx";
 
+/// Kit options for `domain` (see [`kit_options`]).
+fn options(domain: &str) -> ConformanceOptions {
+    kit_options(domain)
+}
+
 fn pdns() -> SocketAddr {
     servers()
         .pdns_dns
         .parse()
         .expect("ACMEBOX_PDNS_DNS is host:port")
-}
-
-/// Kit options for `domain`: lookups at PowerDNS, the zone's nameservers (`ns1.example.test`
-/// → 127.0.0.1) polled on its port, and no wait longer than 20 s.
-fn options(domain: &str) -> ConformanceOptions {
-    let mut dns = PropagationOptions::default()
-        .with_resolvers(vec![pdns()])
-        .with_nameserver_port(pdns().port());
-    dns.query_timeout = Duration::from_secs(2);
-    ConformanceOptions::new(ZONE)
-        .with_domain(domain)
-        .with_propagation(dns)
-        .with_timeout_cap(Duration::from_secs(20))
-}
-
-/// Each check's name and `PASS`, `FAIL` or `N/A`, in order.
-fn outcomes(report: &ConformanceReport) -> Vec<(Check, &'static str)> {
-    report
-        .checks
-        .iter()
-        .map(|c| {
-            let tag = match c.outcome {
-                Outcome::Passed(_) => "PASS",
-                Outcome::Failed(_) => "FAIL",
-                Outcome::NotApplicable(_) => "N/A",
-            };
-            (c.name, tag)
-        })
-        .collect()
-}
-
-/// Asserts every check's outcome: `PASS` except the checks listed with another.
-fn assert_outcomes(report: &ConformanceReport, except: &[(Check, &'static str)]) {
-    let want: Vec<(Check, &str)> = Check::ALL
-        .iter()
-        .map(|check| {
-            let tag = except
-                .iter()
-                .find(|(c, _)| c == check)
-                .map_or("PASS", |(_, tag)| *tag);
-            (*check, tag)
-        })
-        .collect();
-    let mut lines = Vec::new();
-    report.write_lines(&mut lines).expect("writing to a Vec");
-    assert_eq!(
-        outcomes(report),
-        want,
-        "\n{}",
-        String::from_utf8_lossy(&lines)
-    );
 }
 
 fn pdns_config(api_key: &str) -> BTreeMap<String, ConfigValue> {

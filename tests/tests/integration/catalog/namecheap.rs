@@ -9,7 +9,7 @@
 
 use acmebox::sandbox::ProviderError;
 use acmebox_tests::catalog::{Case, ZONE};
-use acmebox_tests::support::{APEX_VALUE, ensure_ok, provider_error, record, unique};
+use acmebox_tests::support::{APEX_VALUE, ensure_ok, join_all, provider_error, record, unique};
 use anyhow::ensure;
 use serde_json::Value;
 
@@ -101,16 +101,44 @@ async fn unrelated_records_survive_present_and_cleanup() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// setHosts rewrites the whole domain, so the provider says `sequential` and the host runs its
+/// calls one at a time: four presents at four names started together reach the stand-in one
+/// request at a time (each answer slowed so that overlapping calls would show), and every value
+/// is kept.
 #[tokio::test]
 async fn runs_one_call_at_a_time() -> anyhow::Result<()> {
     let case = case();
-    let standin = case.standin()?;
+    let mut options: Vec<(&str, &str)> = case
+        .standin_options
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    options.push(("delay_ms", "40"));
+    let standin = acmebox_tests::standin::Standin::start(case.vendor, &options)?;
     let (loaded, _dir) = case.load(&standin, &[])?;
     let info = loaded.describe().await?;
     ensure!(
         info.sequential,
         "setHosts rewrites the whole domain: describe() must say sequential"
     );
+    let records: Vec<_> = (0..4)
+        .map(|i| record(&unique(&format!("nc-seq{i}")), APEX_VALUE, Some(ZONE)))
+        .collect();
+    for report in join_all(records.iter().map(|r| loaded.present(r))).await {
+        ensure_ok(&report)?;
+    }
+    for r in &records {
+        ensure!(
+            standin.txt(&r.fqdn)? == [APEX_VALUE],
+            "{} lost its value",
+            r.fqdn
+        );
+    }
+    let peak = standin.peak_in_flight()?;
+    for report in join_all(records.iter().map(|r| loaded.cleanup(r))).await {
+        ensure_ok(&report)?;
+    }
+    ensure!(peak == 1, "{peak} requests reached the stand-in at once");
     Ok(())
 }
 
