@@ -34,15 +34,12 @@ use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding as _, Signer as _};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::{ProviderError, http};
+use crate::ProviderError;
 
 /// The `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// How much of a token endpoint's error description goes into an error message, in characters.
-const DESCRIPTION_LIMIT: usize = 300;
 
 /// An RSA private key that signs RS256 tokens. Its `Debug` prints only the type name.
 #[derive(Clone)]
@@ -115,32 +112,7 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A bearer access token from a token endpoint. Its `Debug` prints only the lifetime.
-#[derive(Clone)]
-pub struct AccessToken {
-    secret: String,
-    expires_in: Option<u64>,
-}
-
-impl AccessToken {
-    /// The token itself, for an `Authorization: Bearer` header. Never log it.
-    pub fn secret(&self) -> &str {
-        &self.secret
-    }
-
-    /// Seconds the token stays valid, when the endpoint said.
-    pub fn expires_in(&self) -> Option<u64> {
-        self.expires_in
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
+pub use super::oauth::AccessToken;
 
 /// Trades a signed `assertion` for an access token at `token_url`: `POST` of the form
 /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…` (RFC 7523 §2.1).
@@ -151,17 +123,11 @@ impl fmt::Debug for AccessToken {
 /// its `error_description`; a 429 is [`RateLimited`](ProviderError::RateLimited); anything
 /// else is [`ApiError`](ProviderError::ApiError).
 pub fn bearer_grant(token_url: &str, assertion: &str) -> Result<AccessToken, ProviderError> {
-    let form = format!(
-        "grant_type={}&assertion={}",
-        http::encode_component(JWT_BEARER_GRANT),
-        http::encode_component(assertion)
-    );
-    let response = http::Request::post(token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .body(form)
-        .send()?;
-    token_from(response.status, &response.text(), response.retry_after())
+    super::oauth::token_request(
+        token_url,
+        &[("grant_type", JWT_BEARER_GRANT), ("assertion", assertion)],
+        "",
+    )
 }
 
 #[derive(Serialize)]
@@ -170,81 +136,6 @@ struct Header<'a> {
     typ: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     kid: Option<&'a str>,
-}
-
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Deserialize)]
-struct TokenBody {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-/// An error response (RFC 6749 §5.2).
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
-}
-
-/// The token, or the error, a token endpoint's answer means.
-fn token_from(
-    status: u16,
-    body: &str,
-    retry_after: Option<u32>,
-) -> Result<AccessToken, ProviderError> {
-    if (200..300).contains(&status) {
-        let token: TokenBody = serde_json::from_str(body).map_err(|_| {
-            ProviderError::Other(format!(
-                "the token endpoint answered {status} without a token response"
-            ))
-        })?;
-        if token.access_token.is_empty() {
-            return Err(ProviderError::Other(
-                "the token endpoint answered an empty access_token".into(),
-            ));
-        }
-        return Ok(AccessToken {
-            secret: token.access_token,
-            expires_in: token.expires_in,
-        });
-    }
-    if status == 429 {
-        return Err(ProviderError::RateLimited(retry_after));
-    }
-    let error = serde_json::from_str::<ErrorBody>(body).ok();
-    let message = match &error {
-        Some(e) => {
-            let description: String = e
-                .error_description
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(DESCRIPTION_LIMIT)
-                .collect();
-            format!(
-                "the token endpoint answered {status} {}: {description}",
-                e.error
-            )
-        }
-        None => format!("the token endpoint answered {status}"),
-    };
-    let refused = matches!(status, 401 | 403)
-        || error.as_ref().is_some_and(|e| {
-            matches!(
-                e.error.as_str(),
-                "invalid_grant" | "invalid_client" | "unauthorized_client" | "invalid_scope"
-            )
-        });
-    Err(if refused {
-        ProviderError::Unauthorized(message)
-    } else {
-        ProviderError::api(status, message)
-    })
 }
 
 #[cfg(test)]
@@ -304,10 +195,11 @@ mod tests {
 
     #[test]
     fn token_endpoint_answers_map_to_variants() {
-        let token = token_from(
+        let token = super::super::oauth::token_from(
             200,
             r#"{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}"#,
             None,
+            "",
         )
         .expect("a token");
         assert_eq!(token.secret(), "ya29.x");
@@ -325,7 +217,7 @@ mod tests {
             (200, r#"{"token_type":"Bearer"}"#, "other"),
         ];
         for (status, body, want) in cases {
-            let got = match token_from(status, body, Some(3)) {
+            let got = match super::super::oauth::token_from(status, body, Some(3), "") {
                 Err(ProviderError::Unauthorized(_)) => "unauthorized",
                 Err(ProviderError::RateLimited(Some(3))) => "rate-limited",
                 Err(ProviderError::ApiError(_)) => "api",

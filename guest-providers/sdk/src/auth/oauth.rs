@@ -81,18 +81,37 @@ pub fn client_credentials(
     client_secret: &str,
     scope: &str,
 ) -> Result<AccessToken, ProviderError> {
-    let form = form_body(&[
-        ("grant_type", "client_credentials"),
-        ("client_id", client_id),
-        ("client_secret", client_secret),
-        ("scope", scope),
-    ]);
+    token_request(
+        token_url,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("scope", scope),
+        ],
+        " (check the client id, its secret and the tenant)",
+    )
+}
+
+/// `POST`s the form `pairs` to the token endpoint `token_url` and reads its answer with
+/// [`token_from`]; `hint` ends the message of an `Unauthorized` error. Every grant in `auth`
+/// (client credentials here, the JWT bearer grant in `jwt`) goes through it.
+pub(crate) fn token_request(
+    token_url: &str,
+    pairs: &[(&str, &str)],
+    hint: &str,
+) -> Result<AccessToken, ProviderError> {
     let response = http::Request::post(token_url)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
-        .body(form)
+        .body(form_body(pairs))
         .send()?;
-    token_from(response.status, &response.text(), response.retry_after())
+    token_from(
+        response.status,
+        &response.text(),
+        response.retry_after(),
+        hint,
+    )
 }
 
 /// An `application/x-www-form-urlencoded` body of `pairs`.
@@ -128,11 +147,13 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// The token, or the error, a token endpoint's answer means.
-fn token_from(
+/// The token, or the error, a token endpoint's answer means; `hint` ends the message of an
+/// `Unauthorized` error.
+pub(crate) fn token_from(
     status: u16,
     body: &str,
     retry_after: Option<u32>,
+    hint: &str,
 ) -> Result<AccessToken, ProviderError> {
     if (200..300).contains(&status) {
         let token: TokenBody = serde_json::from_str(body).map_err(|e| {
@@ -192,9 +213,7 @@ fn token_from(
             )
         });
     Err(if refused {
-        ProviderError::Unauthorized(format!(
-            "{message} (check the client id, its secret and the tenant)"
-        ))
+        ProviderError::Unauthorized(format!("{message}{hint}"))
     } else {
         ProviderError::api(status, message)
     })
@@ -215,7 +234,7 @@ mod tests {
     #[test]
     fn token_response_gives_the_token_and_hides_it() {
         let body = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ0eXAi.abc.def"}"#;
-        let token = token_from(200, body, None).expect("a token");
+        let token = token_from(200, body, None, "").expect("a token");
         assert_eq!(token.secret(), "eyJ0eXAi.abc.def");
         assert_eq!(token.token_type(), "Bearer");
         assert_eq!(token.expires_in(), Some(3599));
@@ -239,7 +258,7 @@ mod tests {
             (200, r#"{"token_type":"Bearer"}"#, "other"),
         ];
         for (status, body, want) in cases {
-            let got = match token_from(status, body, Some(3)) {
+            let got = match token_from(status, body, Some(3), "") {
                 Err(ProviderError::Unauthorized(m)) => {
                     assert!(!m.contains("Trace ID"), "{m}");
                     "unauthorized"
