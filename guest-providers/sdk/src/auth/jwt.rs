@@ -25,7 +25,6 @@
 //! [`AccessToken`] print only their type in `Debug`, and no error message carries any of them.
 
 use core::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -107,9 +106,7 @@ pub fn rs256<T: Serialize + ?Sized>(
 
 /// Seconds since the Unix epoch, for `iat` and `exp`. 0 when the clock is before 1970.
 pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    super::clock::unix_now()
 }
 
 pub use super::oauth::AccessToken;

@@ -5,6 +5,8 @@
 //! A provider keeps no state between calls (each call may land in a fresh instance), so a
 //! token exchange happens once per call.
 
+pub mod clock;
+
 #[cfg(feature = "ovh-signature")]
 pub mod ovh;
 
@@ -16,3 +18,4 @@ pub mod jwt;
 
 #[cfg(feature = "sigv4")]
 pub mod sigv4;
+

@@ -30,10 +30,10 @@
 //! ```
 
 use core::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha1::{Digest, Sha1};
 
+use super::clock::{hex, unix_now};
 use crate::http::{Method, Request};
 
 /// An application key, its secret and a consumer key. `Debug` shows only the application key,
@@ -152,18 +152,12 @@ pub fn signature(
         }
         hash.update(part.as_bytes());
     }
-    let mut out = String::from("$1$");
-    for byte in hash.finalize() {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    format!("$1${}", hex(&hash.finalize()))
 }
 
-/// Our clock, in Unix seconds (0 before 1970, which no host is at).
+/// Our clock, in Unix seconds.
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(unix_now()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
