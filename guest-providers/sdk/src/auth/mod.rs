@@ -19,3 +19,14 @@ pub mod jwt;
 #[cfg(feature = "sigv4")]
 pub mod sigv4;
 
+#[cfg(feature = "edgegrid")]
+pub mod edgegrid;
+
+#[cfg(feature = "aliyun-rpc")]
+pub mod aliyun;
+
+#[cfg(feature = "tc3")]
+pub mod tc3;
+
+#[cfg(feature = "dnsmadeeasy")]
+pub mod dnsmadeeasy;

@@ -2,11 +2,14 @@
 //! through to the real PowerDNS. Every provider runs the checks of `acmebox_tests::catalog`,
 //! one test each; vendor-specific behaviour has tests of its own in the provider's module.
 
+mod akamai;
+mod alidns;
 mod azure;
 mod bunny;
 mod desec;
 mod digitalocean;
 mod dnsimple;
+mod dnsmadeeasy;
 mod duckdns;
 mod gandi;
 mod gcloud;
@@ -21,4 +24,5 @@ mod ns1;
 mod ovh;
 mod porkbun;
 mod route53;
+mod tencentcloud;
 mod vultr;
