@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 # The guest workspaces build for wasm32-wasip2 (the tests build their components).
 for guests in guest-providers tests/fixtures; do
     log "cargo fmt --check and clippy in $guests"
