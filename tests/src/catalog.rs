@@ -18,6 +18,7 @@ use acmebox::sandbox::{ProviderError, ProviderSpec, Sandbox, WasmDnsProvider};
 use anyhow::{Context as _, ensure};
 
 use crate::guests::provider;
+use crate::http_server::{Received, TestServer};
 use crate::servers::servers;
 use crate::standin::Standin;
 use crate::support::{APEX_VALUE, ensure_hidden, provider_error, record, unique};
@@ -63,10 +64,19 @@ impl Case {
         standin: &Standin,
         overrides: &[(&'static str, String)],
     ) -> BTreeMap<String, ConfigValue> {
+        self.config_at(&standin.origin(), overrides)
+    }
+
+    /// The provider's config for an API served at `origin`, with `overrides` applied.
+    pub fn config_at(
+        &self,
+        origin: &str,
+        overrides: &[(&'static str, String)],
+    ) -> BTreeMap<String, ConfigValue> {
         let mut config = BTreeMap::new();
         config.insert(
             "api_url".to_owned(),
-            ConfigValue::Plain(format!("{}{}", standin.origin(), self.api_path)),
+            ConfigValue::Plain(format!("{origin}{}", self.api_path)),
         );
         for (key, value, secret) in &self.config {
             let value = overrides
@@ -89,9 +99,18 @@ impl Case {
         standin: &Standin,
         overrides: &[(&'static str, String)],
     ) -> anyhow::Result<(WasmDnsProvider, tempfile::TempDir)> {
+        self.load_at(&standin.origin(), overrides)
+    }
+
+    /// The provider loaded in a sandbox of its own, configured for an API served at `origin`.
+    pub fn load_at(
+        &self,
+        origin: &str,
+        overrides: &[(&'static str, String)],
+    ) -> anyhow::Result<(WasmDnsProvider, tempfile::TempDir)> {
         let mut spec = ProviderSpec::new(self.vendor, provider(self.crate_name)?);
-        spec.allow = vec![standin.origin()];
-        spec.config = self.config_for(standin, overrides);
+        spec.allow = vec![origin.to_owned()];
+        spec.config = self.config_at(origin, overrides);
         let dir = tempfile::tempdir()?;
         let loaded = Sandbox::new(&dir.path().join("cache"))?.load(spec)?;
         Ok((loaded, dir))
@@ -206,6 +225,61 @@ pub async fn bad_credentials_are_unauthorized(case: &Case) -> anyhow::Result<()>
     }
     for (_, wrong) in &case.wrong_credentials {
         ensure_hidden(&report, wrong)?;
+    }
+    Ok(())
+}
+
+/// A request signed with a wrong secret (`case.wrong_credentials`) is `unauthorized` with a
+/// message that names each of `names` (the vendor's error code or text), so an operator knows
+/// which key to check; no secret, right or wrong, shows. Returns the message.
+pub async fn refused_signature_is_named(case: &Case, names: &[&str]) -> anyhow::Result<String> {
+    let standin = case.standin()?;
+    let (loaded, _dir) = case.load(&standin, &case.wrong_credentials)?;
+    let report = loaded
+        .present(&record(&unique(case.vendor), APEX_VALUE, Some(ZONE)))
+        .await;
+    let Some(ProviderError::Unauthorized(message)) = provider_error(&report) else {
+        anyhow::bail!("expected unauthorized, got {:?}", report.error());
+    };
+    for name in names {
+        ensure!(message.contains(name), "{name:?} is not in: {message}");
+    }
+    let wrong = case.wrong_credentials.iter().map(|(_, v)| v.clone());
+    for secret in case.secrets().into_iter().chain(wrong) {
+        ensure_hidden(&report, &secret)?;
+    }
+    Ok(message.clone())
+}
+
+/// A call that fails after signed requests went out: the provider against a server answering
+/// every request with 200 and `answer`, which must make `present` fail after at least
+/// `min_signed` requests. `signatures` gives the values each request carries that derive from a
+/// secret (signatures, authorization headers), and fails for a request that is not signed as it
+/// should be; none of them, and no secret of the case, shows in the report.
+pub async fn signatures_stay_hidden(
+    case: &Case,
+    answer: &str,
+    min_signed: usize,
+    signatures: impl Fn(&Received) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
+    let api = TestServer::start(200, answer.to_owned()).await?;
+    let (loaded, _dir) = case.load_at(&api.origin(), &[])?;
+    let report = loaded
+        .present(&record(&unique(case.vendor), APEX_VALUE, Some(ZONE)))
+        .await;
+    ensure!(report.error().is_some(), "the call should have failed");
+    let received = api.received();
+    ensure!(
+        received.len() >= min_signed,
+        "expected {min_signed} signed requests, got {received:?}"
+    );
+    for request in &received {
+        for derived in signatures(request)? {
+            ensure_hidden(&report, &derived)?;
+        }
+    }
+    for secret in case.secrets() {
+        ensure_hidden(&report, &secret)?;
     }
     Ok(())
 }

@@ -1,14 +1,9 @@
 //! DNS Made Easy (`guest-providers/dnsmadeeasy`) against `standins/dnsmadeeasy.py`, which checks
 //! every request's `x-dnsme-hmac` with octodns-dnsmadeeasy's signing code.
 
-use std::collections::BTreeMap;
-
-use acmebox::config::{ConfigValue, Secret};
-use acmebox::sandbox::{ProviderError, ProviderSpec, Sandbox};
+use acmebox::sandbox::ProviderError;
 use acmebox_tests::catalog::{self, Case, ZONE};
-use acmebox_tests::guests::provider;
-use acmebox_tests::http_server::TestServer;
-use acmebox_tests::support::{APEX_VALUE, ensure_hidden, header, provider_error, record, unique};
+use acmebox_tests::support::{APEX_VALUE, header, provider_error, record, unique};
 use anyhow::ensure;
 
 const API_KEY: &str = "3f6a2c1e-catalog-4d8b-a1f0-dmeapikey001";
@@ -55,69 +50,27 @@ async fn an_unknown_api_key_is_unauthorized() -> anyhow::Result<()> {
 async fn secrets_and_signatures_stay_hidden() -> anyhow::Result<()> {
     // Every answer is this body: the domain lookup reads `id` and `name`, the record listing
     // finds no `data` array, so the call fails after two signed requests.
-    let api = TestServer::start(200, r#"{"id": 1000, "name": "example.test"}"#).await?;
-    let mut spec = ProviderSpec::new("dnsmadeeasy", provider("acmebox-provider-dnsmadeeasy")?);
-    spec.allow = vec![api.origin()];
-    let mut config = BTreeMap::new();
-    config.insert(
-        "api_url".to_owned(),
-        ConfigValue::Plain(format!("{}/V2.0", api.origin())),
-    );
-    for (key, value) in [("api_key", API_KEY), ("api_secret", API_SECRET)] {
-        config.insert(key.to_owned(), ConfigValue::Secret(Secret::new(value)));
-    }
-    spec.config = config;
-    let dir = tempfile::tempdir()?;
-    let loaded = Sandbox::new(&dir.path().join("cache"))?.load(spec)?;
-
-    let domain = unique("dme-hidden");
-    let report = loaded
-        .present(&record(&domain, APEX_VALUE, Some(ZONE)))
-        .await;
-    ensure!(report.error().is_some(), "the call should have failed");
-
-    let received = api.received();
-    let macs: Vec<&str> = received
-        .iter()
-        .filter_map(|r| header(r, "x-dnsme-hmac"))
-        .collect();
-    ensure!(macs.len() >= 2, "expected signed requests, got {macs:?}");
-    for mac in &macs {
-        ensure!(mac.len() == 40 && mac.chars().all(|c| c.is_ascii_hexdigit()));
-        ensure_hidden(&report, mac)?;
-    }
-    for r in &received {
-        ensure!(header(r, "x-dnsme-apikey") == Some(API_KEY));
-        ensure!(header(r, "x-dnsme-requestdate").is_some_and(|d| d.ends_with(" GMT")));
-    }
-    for secret in [API_KEY, API_SECRET] {
-        ensure_hidden(&report, secret)?;
-    }
-    Ok(())
+    let answer = r#"{"id": 1000, "name": "example.test"}"#;
+    catalog::signatures_stay_hidden(&case(), answer, 2, |request| {
+        let mac = header(request, "x-dnsme-hmac").unwrap_or_default();
+        ensure!(
+            mac.len() == 40 && mac.chars().all(|c| c.is_ascii_hexdigit()),
+            "not an HMAC-SHA1: {mac:?}"
+        );
+        ensure!(header(request, "x-dnsme-apikey") == Some(API_KEY));
+        ensure!(header(request, "x-dnsme-requestdate").is_some_and(|d| d.ends_with(" GMT")));
+        Ok(vec![mac.to_owned()])
+    })
+    .await
 }
 
 /// A refused HMAC (a wrong secret) is `unauthorized` and carries DNS Made Easy's message, so an
 /// operator knows which key to check.
 #[tokio::test]
 async fn a_refused_signature_names_the_error() -> anyhow::Result<()> {
-    let case = case();
-    let standin = case.standin()?;
-    let (loaded, _dir) = case.load(&standin, &case.wrong_credentials)?;
-    let report = loaded
-        .present(&record(&unique("dme-sig"), APEX_VALUE, Some(ZONE)))
-        .await;
-    match provider_error(&report) {
-        Some(ProviderError::Unauthorized(message)) => {
-            ensure!(
-                message.contains("Unable to verify HMAC"),
-                "message: {message}"
-            )
-        }
-        other => anyhow::bail!("expected unauthorized, got {other:?}"),
-    }
-    ensure_hidden(&report, API_SECRET)?;
-    ensure_hidden(&report, &case.wrong_credentials[0].1)?;
-    Ok(())
+    catalog::refused_signature_is_named(&case(), &["Unable to verify HMAC"])
+        .await
+        .map(drop)
 }
 
 /// The account's rolling request limit (400 "Rate limit exceeded", no `Retry-After`) is

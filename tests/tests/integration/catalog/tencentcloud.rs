@@ -2,15 +2,8 @@
 //! which checks every request's TC3-HMAC-SHA256 signature with the signing code of Tencent
 //! Cloud's official Python SDK (`tencentcloud-sdk-python-common`).
 
-use std::collections::BTreeMap;
-
-use acmebox::config::{ConfigValue, Secret};
-use acmebox::sandbox::{ProviderError, ProviderSpec, Sandbox};
-use acmebox_tests::catalog::{self, Case, ZONE};
-use acmebox_tests::guests::provider;
-use acmebox_tests::http_server::TestServer;
-use acmebox_tests::support::{APEX_VALUE, ensure_hidden, header, provider_error, record, unique};
-use anyhow::ensure;
+use acmebox_tests::catalog::{self, Case};
+use acmebox_tests::support::header;
 
 const SECRET_ID: &str = "AKIDcatalogTencentCloud7Qx";
 const SECRET_KEY: &str = "tencentcloud_catalog_secret_key_3b8e1f";
@@ -71,73 +64,25 @@ async fn an_unknown_secret_id_or_token_is_unauthorized() -> anyhow::Result<()> {
 async fn secrets_and_signatures_stay_hidden() -> anyhow::Result<()> {
     // Every answer lists the zone: the domain lookup succeeds, the record listing finds none,
     // and CreateRecord's answer has no RecordId, so the call fails after three signed requests.
-    let api = TestServer::start(
-        200,
-        r#"{"Response": {"DomainList": [{"DomainId": 1000, "Name": "example.test"}], "RequestId": "r"}}"#,
-    )
-    .await?;
-    let mut spec = ProviderSpec::new("tencentcloud", provider("acmebox-provider-tencentcloud")?);
-    spec.allow = vec![api.origin()];
-    let mut config = BTreeMap::new();
-    config.insert("api_url".to_owned(), ConfigValue::Plain(api.origin()));
-    for (key, value) in [
-        ("secret_id", SECRET_ID),
-        ("secret_key", SECRET_KEY),
-        ("session_token", SESSION_TOKEN),
-    ] {
-        config.insert(key.to_owned(), ConfigValue::Secret(Secret::new(value)));
-    }
-    spec.config = config;
-    let dir = tempfile::tempdir()?;
-    let loaded = Sandbox::new(&dir.path().join("cache"))?.load(spec)?;
-
-    let domain = unique("tencentcloud-hidden");
-    let report = loaded
-        .present(&record(&domain, APEX_VALUE, Some(ZONE)))
-        .await;
-    ensure!(report.error().is_some(), "the call should have failed");
-
-    let received = api.received();
-    let authorizations: Vec<&str> = received
-        .iter()
-        .filter_map(|r| header(r, "authorization"))
-        .collect();
-    ensure!(
-        authorizations.len() >= 3,
-        "expected signed requests, got {authorizations:?}"
-    );
-    for authorization in &authorizations {
-        let Some((_, signature)) = authorization.split_once("Signature=") else {
-            anyhow::bail!("no signature in {authorization}");
+    let answer = r#"{"Response": {"DomainList": [{"DomainId": 1000, "Name": "example.test"}], "RequestId": "r"}}"#;
+    catalog::signatures_stay_hidden(&case(), answer, 3, |request| {
+        let authorization = header(request, "authorization").unwrap_or_default();
+        let Some((_, signature)) = authorization
+            .split_once("Signature=")
+            .filter(|(_, signature)| signature.len() == 64)
+        else {
+            anyhow::bail!("not a TC3 signature: {authorization:?}");
         };
-        ensure!(signature.len() == 64, "signature {signature}");
-        ensure_hidden(&report, authorization)?;
-        ensure_hidden(&report, signature)?;
-    }
-    for secret in [SECRET_ID, SECRET_KEY, SESSION_TOKEN] {
-        ensure_hidden(&report, secret)?;
-    }
-    Ok(())
+        Ok(vec![authorization.to_owned(), signature.to_owned()])
+    })
+    .await
 }
 
 /// A refused signature (a wrong secret key) is `unauthorized` and names Tencent Cloud's error
 /// code, so an operator knows which key to check.
 #[tokio::test]
 async fn a_refused_signature_names_the_error_code() -> anyhow::Result<()> {
-    let case = case();
-    let standin = case.standin()?;
-    let (loaded, _dir) = case.load(&standin, &case.wrong_credentials)?;
-    let report = loaded
-        .present(&record(&unique("tencentcloud-sig"), APEX_VALUE, Some(ZONE)))
-        .await;
-    match provider_error(&report) {
-        Some(ProviderError::Unauthorized(message)) => ensure!(
-            message.contains("AuthFailure.SignatureFailure"),
-            "message: {message}"
-        ),
-        other => anyhow::bail!("expected unauthorized, got {other:?}"),
-    }
-    ensure_hidden(&report, SECRET_KEY)?;
-    ensure_hidden(&report, &case.wrong_credentials[0].1)?;
-    Ok(())
+    catalog::refused_signature_is_named(&case(), &["AuthFailure.SignatureFailure"])
+        .await
+        .map(drop)
 }
