@@ -22,6 +22,11 @@ use acmebox_tests::standin::Standin;
 use acmebox_tests::support::{APEX_VALUE, record};
 use serde_json::{Value, json};
 
+/// The Google Cloud stand-in's test service account (RFC 7515 A.2's published RSA key).
+const GCLOUD_EMAIL: &str = "acmebox-bench@acmebox-bench.iam.gserviceaccount.com";
+const GCLOUD_KEY: &str = include_str!("../standins/keys/gcloud-test-key.pem");
+const GCLOUD_PUBLIC_KEY: &str = include_str!("../standins/keys/gcloud-test-key.pub.pem");
+
 /// Timed rounds per provider; medians are reported.
 const ROUNDS: usize = 30;
 
@@ -176,6 +181,121 @@ const SUBJECTS: &[Subject] = &[
         ],
         standin: &[("user", "acmebox-user"), ("password", "inwx_pw")],
     },
+    // Catalog II: signed requests and OAuth.
+    Subject {
+        name: "route53",
+        vendor: "route53",
+        api_path: "",
+        config: &[
+            ("access_key_id", "AKIDBENCH", true),
+            ("secret_access_key", "bench/secret+key", true),
+        ],
+        standin: &[
+            ("access_key_id", "AKIDBENCH"),
+            ("secret_access_key", "bench/secret+key"),
+        ],
+    },
+    Subject {
+        name: "gcloud",
+        vendor: "gcloud",
+        api_path: "",
+        // `service_account_key` is added by `spec`: its `token_uri` names the stand-in.
+        config: &[("project", "acmebox-bench", false)],
+        standin: &[
+            ("client_email", GCLOUD_EMAIL),
+            ("public_key", GCLOUD_PUBLIC_KEY),
+            ("access_token", "ya29.bench"),
+        ],
+    },
+    Subject {
+        name: "azure",
+        vendor: "azure",
+        api_path: "",
+        config: &[
+            ("tenant_id", "bench-tenant", false),
+            ("client_id", "bench-client", false),
+            ("client_secret", "bench~secret", true),
+            ("subscription_id", "bench-subscription", false),
+            ("resource_group", "bench-rg", false),
+        ],
+        standin: &[
+            ("tenant", "bench-tenant"),
+            ("client_id", "bench-client"),
+            ("client_secret", "bench~secret"),
+            ("subscription", "bench-subscription"),
+            ("resource_group", "bench-rg"),
+        ],
+    },
+    Subject {
+        name: "ovh",
+        vendor: "ovh",
+        api_path: "/1.0",
+        config: &[
+            ("application_key", "benchAppKey", true),
+            ("application_secret", "bench_app_secret", true),
+            ("consumer_key", "bench_consumer_key", true),
+        ],
+        standin: &[
+            ("application_key", "benchAppKey"),
+            ("application_secret", "bench_app_secret"),
+            ("consumer_key", "bench_consumer_key"),
+        ],
+    },
+    Subject {
+        name: "akamai",
+        vendor: "akamai",
+        api_path: "",
+        config: &[
+            ("host", "akab-bench.luna.akamaiapis.net", false),
+            ("client_token", "akab-bench-client-token", true),
+            ("client_secret", "akamaiBenchSecret+0=", true),
+            ("access_token", "akab-bench-access-token", true),
+        ],
+        standin: &[
+            ("client_token", "akab-bench-client-token"),
+            ("client_secret", "akamaiBenchSecret+0="),
+            ("access_token", "akab-bench-access-token"),
+        ],
+    },
+    Subject {
+        name: "alidns",
+        vendor: "alidns",
+        api_path: "",
+        config: &[
+            ("access_key", "LTAIbench", true),
+            ("secret_key", "alidns_bench_secret", true),
+        ],
+        standin: &[
+            ("access_key", "LTAIbench"),
+            ("secret_key", "alidns_bench_secret"),
+        ],
+    },
+    Subject {
+        name: "tencentcloud",
+        vendor: "tencentcloud",
+        api_path: "",
+        config: &[
+            ("secret_id", "AKIDbench", true),
+            ("secret_key", "tencent_bench_secret", true),
+        ],
+        standin: &[
+            ("secret_id", "AKIDbench"),
+            ("secret_key", "tencent_bench_secret"),
+        ],
+    },
+    Subject {
+        name: "dnsmadeeasy",
+        vendor: "dnsmadeeasy",
+        api_path: "/V2.0",
+        config: &[
+            ("api_key", "bench-dme-key", true),
+            ("api_secret", "bench-dme-secret", true),
+        ],
+        standin: &[
+            ("api_key", "bench-dme-key"),
+            ("api_secret", "bench-dme-secret"),
+        ],
+    },
 ];
 
 fn spec(subject: &Subject, standin: &Standin) -> ProviderSpec {
@@ -193,6 +313,20 @@ fn spec(subject: &Subject, standin: &Standin) -> ProviderSpec {
             ConfigValue::Plain((*value).to_owned())
         };
         spec.config.insert((*key).to_owned(), value);
+    }
+    if subject.name == "gcloud" {
+        let key = json!({
+            "type": "service_account",
+            "project_id": "acmebox-bench",
+            "private_key_id": "bench-key-1",
+            "private_key": GCLOUD_KEY,
+            "client_email": GCLOUD_EMAIL,
+            "token_uri": format!("{}/token", standin.origin()),
+        });
+        spec.config.insert(
+            "service_account_key".to_owned(),
+            ConfigValue::Secret(Secret::new(key.to_string())),
+        );
     }
     spec
 }

@@ -304,20 +304,53 @@ fn component(dir: &Path, crate_name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn build(dir: &Path) -> anyhow::Result<PathBuf> {
-    check_target_installed()?;
-    let target_dir = guest_target_dir();
-    let mut command = Command::new(cargo());
+/// Runs example `example` of `crate_name` in the guest workspace at `dir` natively (release
+/// profile, target directory `<repo>/target/guest-host`) with `args`, and returns its stdout:
+/// the same code as a component, for benches that compare the two.
+pub fn run_native_example(
+    dir: &Path,
+    crate_name: &str,
+    example: &str,
+    args: &[&str],
+) -> anyhow::Result<String> {
+    let mut command = nested_cargo(dir, &repo_root().join("target").join("guest-host"));
     command
-        .args(["build", "--release", "--locked", "--target", GUEST_TARGET])
-        .current_dir(dir);
+        .args(["run", "--quiet", "--release", "--locked", "-p", crate_name])
+        .args(["--example", example, "--"])
+        .args(args);
+    let output = command
+        .output()
+        .with_context(|| format!("could not run cargo in {}", dir.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`cargo run --example {example}` of {crate_name} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A cargo command in `dir` with none of the settings of the cargo running the tests, writing
+/// to `target_dir`.
+fn nested_cargo(dir: &Path, target_dir: &Path) -> Command {
+    let mut command = Command::new(cargo());
+    command.current_dir(dir);
     for (key, _) in std::env::vars_os() {
         if inherited_setting(&key) {
             command.env_remove(&key);
         }
     }
     // After the removals, which include an inherited CARGO_TARGET_DIR.
-    command.env("CARGO_TARGET_DIR", &target_dir);
+    command.env("CARGO_TARGET_DIR", target_dir);
+    command
+}
+
+fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+    check_target_installed()?;
+    let target_dir = guest_target_dir();
+    let mut command = nested_cargo(dir, &target_dir);
+    command.args(["build", "--release", "--locked", "--target", GUEST_TARGET]);
     let output = command
         .output()
         .with_context(|| format!("could not run cargo to build {}", dir.display()))?;
