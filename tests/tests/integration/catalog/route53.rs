@@ -13,6 +13,8 @@ use std::process::Command;
 
 use acmebox::sandbox::ProviderError;
 use acmebox_tests::catalog::{Case, ZONE};
+use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::guests::provider;
 use acmebox_tests::standin::standins_python;
 use acmebox_tests::support::{
     APEX_VALUE, WILDCARD_VALUE, ensure_hidden, ensure_ok, provider_error, record, sorted, unique,
@@ -204,5 +206,64 @@ async fn a_wrong_session_token_is_unauthorized() -> anyhow::Result<()> {
         "expected unauthorized, got {:?}",
         report.error()
     );
+    Ok(())
+}
+
+/// `acmebox present --json` with a wrong secret fails, and nothing it prints (the JSON report
+/// with its audit, and stderr) holds the secret, the session token or a SigV4 signing key
+/// derived from either secret.
+#[tokio::test]
+async fn the_cli_json_of_a_failing_call_holds_no_secret() -> anyhow::Result<()> {
+    let case = case();
+    let standin = case.standin()?;
+    let dir = tempfile::tempdir()?;
+    let component = provider(case.crate_name)?;
+    let origin = standin.origin();
+    let toml = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+    let config = dir.path().join("acmebox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "cache_dir = {cache}\n\n[providers.r53]\ncomponent = {component}\nallow = [{origin}]\n\n\
+             [providers.r53.config]\napi_url = {origin}\n\
+             access_key_id = {{ value = {key_id}, secret = true }}\n\
+             secret_access_key = {{ env = \"ACMEBOX_TEST_AWS_SECRET\", secret = true }}\n\
+             session_token = {{ value = {token}, secret = true }}\n",
+            cache = toml(&dir.path().join("cache").to_string_lossy()),
+            component = toml(&component.to_string_lossy()),
+            origin = toml(&origin),
+            key_id = toml(ACCESS_KEY_ID),
+            token = toml(SESSION_TOKEN),
+        ),
+    )?;
+    let out = Command::new(acmebox_bin())
+        .arg("present")
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["--provider", "r53", "--json", &unique("route53-cli")])
+        .arg("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        .env("ACMEBOX_TEST_AWS_SECRET", WRONG_SECRET)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        !out.status.success(),
+        "a wrong secret should fail:\n{stdout}\n{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .with_context(|| format!("--json printed no report:\n{stdout}\n{stderr}"))?;
+    ensure!(report["outcome"] != "ok", "{report:#}");
+    ensure!(
+        report["audit"].as_array().is_some_and(|a| !a.is_empty()),
+        "the audit should list the refused requests: {report:#}"
+    );
+    let printed = format!("{stdout}\n{stderr}");
+    for hidden in [SECRET, WRONG_SECRET, SESSION_TOKEN]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(signing_keys(SECRET)?)
+        .chain(signing_keys(WRONG_SECRET)?)
+    {
+        ensure!(!printed.contains(&hidden), "{hidden} shows in:\n{printed}");
+    }
     Ok(())
 }
