@@ -5,7 +5,9 @@
 //! request `iterations` times. A round times `present` with `ITERATIONS` and with 0 on the same
 //! loaded provider (a fresh instance per call either way); the difference over `ITERATIONS` is
 //! one signature in the guest. The native side is the same loop (`src/sign.rs`) built for the
-//! host with the same release profile (`examples/native.rs`). Medians of `ROUNDS` rounds.
+//! host with the same release profile (`examples/native.rs`), twice: as built for the host
+//! (SHA-1 and SHA-256 in hardware where the CPU has SHA-NI, RSA with 64-bit limbs) and with
+//! the software hashing the guest runs (`--features soft-hash`). Medians of `ROUNDS` rounds.
 //!
 //! Run with `cargo bench -p acmebox-tests --bench signing`. It prints a markdown table for
 //! BENCHMARKS.md; the target is a guest within 2x of native.
@@ -44,22 +46,15 @@ fn main() {
     let cache = tempfile::tempdir().expect("temp dir");
     let sandbox = Sandbox::new(cache.path()).expect("sandbox");
 
-    let mut native = BTreeMap::new();
-    let mut schemes = Vec::new();
-    let out =
-        run_native_example(&fixtures, "fixture-sign", "native", &["2000"]).expect("native run");
-    for line in out.lines() {
-        let row: Value = serde_json::from_str(line).expect("a JSON line");
-        let scheme = row["scheme"].as_str().expect("scheme").to_owned();
-        native.insert(
-            scheme.clone(),
-            row["ns_per_op"].as_f64().expect("ns_per_op"),
-        );
-        schemes.push(scheme);
-    }
+    // Natively as built for this host (SHA-NI where the CPU has it, 64-bit RSA limbs), and
+    // with software SHA-1/SHA-256, the hashing code the guest runs.
+    let (native, schemes) = native_per_op(&fixtures, &[]);
+    let (portable, _) = native_per_op(&fixtures, &["soft-hash"]);
 
-    println!("| scheme | native, µs per signature | in the sandbox, µs | guest / native |");
-    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| scheme | native, µs | native, software SHA, µs | in the sandbox, µs | sandbox / native | sandbox / software SHA |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for scheme in &schemes {
         let n = iterations(scheme);
         let load = |iterations: u32| {
@@ -97,12 +92,36 @@ fn main() {
             .as_secs_f64()
             * 1e9
             / f64::from(n);
-        let native_ns = native[scheme];
+        let (native_ns, portable_ns) = (native[scheme], portable[scheme]);
         println!(
-            "| {scheme} | {:.2} | {:.2} | {:.2} |",
+            "| {scheme} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             native_ns / 1e3,
+            portable_ns / 1e3,
             guest_ns / 1e3,
-            guest_ns / native_ns
+            guest_ns / native_ns,
+            guest_ns / portable_ns
         );
     }
+}
+
+/// Nanoseconds per signature of each scheme natively, with the fixture's cargo `features`, and
+/// the schemes in the order the fixture runs them.
+fn native_per_op(
+    fixtures: &std::path::Path,
+    features: &[&str],
+) -> (BTreeMap<String, f64>, Vec<String>) {
+    let out = run_native_example(fixtures, "fixture-sign", "native", features, &["2000"])
+        .expect("native run");
+    let mut per_op = BTreeMap::new();
+    let mut schemes = Vec::new();
+    for line in out.lines() {
+        let row: Value = serde_json::from_str(line).expect("a JSON line");
+        let scheme = row["scheme"].as_str().expect("scheme").to_owned();
+        per_op.insert(
+            scheme.clone(),
+            row["ns_per_op"].as_f64().expect("ns_per_op"),
+        );
+        schemes.push(scheme);
+    }
+    (per_op, schemes)
 }

@@ -305,17 +305,19 @@ fn component(dir: &Path, crate_name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Runs example `example` of `crate_name` in the guest workspace at `dir` natively (release
-/// profile, target directory `<repo>/target/guest-host`) with `args`, and returns its stdout:
-/// the same code as a component, for benches that compare the two.
+/// profile, target directory `<repo>/target/guest-host`, with cargo `features`) with `args`,
+/// and returns its stdout: the same code as a component, for benches that compare the two.
 pub fn run_native_example(
     dir: &Path,
     crate_name: &str,
     example: &str,
+    features: &[&str],
     args: &[&str],
 ) -> anyhow::Result<String> {
     let mut command = nested_cargo(dir, &repo_root().join("target").join("guest-host"));
     command
         .args(["run", "--quiet", "--release", "--locked", "-p", crate_name])
+        .args(["--features", &features.join(",")])
         .args(["--example", example, "--"])
         .args(args);
     let output = command
