@@ -18,10 +18,23 @@ pub fn acmebox_bin() -> PathBuf {
     BIN.get_or_init(|| build_bin("acmebox")).clone()
 }
 
-/// The `acmebox-lego-exec` binary (lego's `EXEC_PATH`), built like [`acmebox_bin`].
+/// `acmebox-lego-exec` (lego's `EXEC_PATH`): a symbolic link to [`acmebox_bin`] beside it, as
+/// an installation makes it; `acmebox` run under that name is lego's exec provider.
 pub fn lego_exec_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_bin("acmebox-lego-exec")).clone()
+    BIN.get_or_init(|| {
+        let acmebox = acmebox_bin();
+        let dir = acmebox.parent().expect("the binary is in a directory");
+        let link = dir.join("acmebox-lego-exec");
+        // Made under a name of this process's and renamed over any older link or binary, so
+        // test processes running at once never see a half-made link.
+        let staging = dir.join(format!(".acmebox-lego-exec.{}", std::process::id()));
+        let _ = std::fs::remove_file(&staging);
+        std::os::unix::fs::symlink("acmebox", &staging).expect("linking acmebox-lego-exec");
+        std::fs::rename(&staging, &link).expect("placing the acmebox-lego-exec link");
+        link
+    })
+    .clone()
 }
 
 fn build_bin(name: &str) -> PathBuf {

@@ -6,8 +6,10 @@ mod conformance_cmd;
 mod dns_args;
 mod hook_cmd;
 mod issue_cmd;
+mod lego_exec_cmd;
 mod sandbox_cmd;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,9 +39,27 @@ enum Command {
     Serve(hook_cmd::ServeArgs),
     /// Check a provider against its real backend and the DNS servers that serve its zone.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// lego's exec provider (what a link named `acmebox-lego-exec` runs): `present|cleanup
+    /// <fqdn> <value>`, or `present|cleanup -- <domain> <token> <key authorization>`; the
+    /// provider comes from ACMEBOX_CONFIG and ACMEBOX_PROVIDER.
+    #[command(disable_help_flag = true)]
+    LegoExec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
+    // One binary: run under the name `acmebox-lego-exec` (lego's `EXEC_PATH`, which takes no
+    // arguments), it is lego's exec provider.
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_default();
+    if Path::new(&program)
+        .file_stem()
+        .is_some_and(|stem| stem == lego_exec_cmd::PROGRAM)
+    {
+        return lego_exec_cmd::main(args.collect());
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
@@ -48,6 +68,7 @@ fn main() -> ExitCode {
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),
         Command::Conformance(args) => conformance_cmd::run(args),
+        Command::LegoExec { args } => return lego_exec_cmd::main(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,7 @@
 //! `acmebox-lego-exec`: lego's `exec` DNS provider (`EXEC_PATH`) backed by a sandboxed acmebox
-//! provider. lego passes no arguments of its own, so the provider comes from the environment:
+//! provider. It is the `acmebox` binary run under that name (a link to it: lego's `EXEC_PATH`
+//! takes no arguments), or `acmebox lego-exec`. lego passes no arguments of its own, so the
+//! provider comes from the environment:
 //!
 //! * `ACMEBOX_CONFIG`: the acmebox config file;
 //! * `ACMEBOX_PROVIDER`: the provider's name in it.
@@ -14,8 +16,12 @@ use std::process::ExitCode;
 
 use acmebox::hooks::{HookRunner, lego};
 
-fn main() -> ExitCode {
-    match run() {
+/// The program name under which `acmebox` acts as lego's exec provider.
+pub const PROGRAM: &str = "acmebox-lego-exec";
+
+/// Runs as lego's exec provider with `args` (the program name excluded).
+pub fn main(args: Vec<String>) -> ExitCode {
+    match run(args) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("acmebox-lego-exec: {err:#}");
@@ -24,8 +30,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<ExitCode> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
     if matches!(args.first().map(String::as_str), Some("--help" | "-h")) {
         eprintln!("{}", HELP.trim());
         return Ok(ExitCode::SUCCESS);
@@ -67,7 +72,7 @@ fn required_env(name: &str) -> anyhow::Result<String> {
 const HELP: &str = "
 acmebox-lego-exec: lego's exec DNS provider, running an acmebox provider in the sandbox.
 
-Usage (lego runs it; set EXEC_PATH to this program):
+Usage (lego runs it; set EXEC_PATH to a link named acmebox-lego-exec to the acmebox binary):
   acmebox-lego-exec present|cleanup <fqdn> <value>
   acmebox-lego-exec present|cleanup -- <domain> <token> <key authorization>   (EXEC_MODE=RAW)
 
