@@ -36,10 +36,9 @@ use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
 
 use super::clock::{UtcTime, uuid_v4};
+use super::mac::hmac_sha1;
 use crate::http::{Method, Request, encode_component};
 
 /// The `SignatureMethod` this module signs with.
@@ -191,12 +190,7 @@ pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
 /// `Base64(HMAC-SHA1(access_key_secret + "&", string_to_sign))`.
 pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
     let key = format!("{access_key_secret}&");
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(string_to_sign.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    STANDARD.encode(hmac_sha1(key.as_bytes(), string_to_sign.as_bytes()))
 }
 
 /// `params` as an `application/x-www-form-urlencoded` body (or query string), each name and

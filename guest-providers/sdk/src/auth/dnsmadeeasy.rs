@@ -29,10 +29,8 @@
 
 use core::fmt;
 
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-
 use super::clock::{UtcTime, hex};
+use super::mac::hmac_sha1;
 use crate::http::{Method, Request};
 
 /// The header carrying the API key (names are case-insensitive; this is the documented case).
@@ -102,12 +100,7 @@ impl Signer {
 /// The `x-dnsme-hmac` value for `request_date`: lower-case hex of HMAC-SHA1 keyed with
 /// `secret_key`.
 pub fn hmac_hex(secret_key: &str, request_date: &str) -> String {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(request_date.as_bytes());
-    hex(&mac.finalize().into_bytes())
+    hex(&hmac_sha1(secret_key.as_bytes(), request_date.as_bytes()))
 }
 
 #[cfg(test)]

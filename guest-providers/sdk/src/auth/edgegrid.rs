@@ -42,10 +42,10 @@ use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, uuid_v4};
+use super::mac::hmac_sha256;
 use crate::http::{Method, Request};
 
 /// The most bytes of a POST body the signature covers unless the API says otherwise: 128 KiB,
@@ -168,7 +168,7 @@ impl Signer {
         let key = signing_key(&self.credentials.client_secret, timestamp);
         format!(
             "{unsigned}signature={}",
-            STANDARD.encode(hmac(key.as_bytes(), data.as_bytes()))
+            STANDARD.encode(hmac_sha256(key.as_bytes(), data.as_bytes()))
         )
     }
 
@@ -233,16 +233,7 @@ pub fn timestamp(at: &UtcTime) -> String {
 /// The key that signs requests made at `timestamp`: the base64 HMAC-SHA256 of the timestamp,
 /// keyed with the client secret.
 fn signing_key(client_secret: &str, timestamp: &str) -> String {
-    STANDARD.encode(hmac(client_secret.as_bytes(), timestamp.as_bytes()))
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    STANDARD.encode(hmac_sha256(client_secret.as_bytes(), timestamp.as_bytes()))
 }
 
 /// The parts of a URL the signature covers.

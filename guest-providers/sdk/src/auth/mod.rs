@@ -7,6 +7,15 @@
 
 pub mod clock;
 
+#[cfg(any(
+    feature = "sigv4",
+    feature = "edgegrid",
+    feature = "tc3",
+    feature = "aliyun-rpc",
+    feature = "dnsmadeeasy"
+))]
+mod mac;
+
 #[cfg(feature = "ovh-signature")]
 pub mod ovh;
 

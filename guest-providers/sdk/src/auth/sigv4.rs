@@ -27,10 +27,10 @@
 use core::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, hex};
+use super::mac::hmac_sha256;
 use crate::http::{Method, Request};
 
 /// An access key id, its secret access key and, for temporary credentials, a session token.
@@ -143,7 +143,7 @@ impl Signer {
             &self.region,
             &self.service,
         );
-        let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
+        let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
         let names: Vec<&str> = signed.iter().map(|(n, _)| n.as_str()).collect();
         out.push((
             "authorization".into(),
@@ -159,19 +159,10 @@ impl Signer {
 
 /// The key that signs requests on `date` (`YYYYMMDD`) for `service` in `region`.
 fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    hmac(&k_service, b"aws4_request")
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    let k_date = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    let k_region = hmac_sha256(&k_date, region.as_bytes());
+    let k_service = hmac_sha256(&k_region, service.as_bytes());
+    hmac_sha256(&k_service, b"aws4_request")
 }
 
 /// The canonical request; sorts `headers` (lower-case names) into signing order and merges

@@ -32,10 +32,10 @@
 
 use core::fmt;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, hex, unix_now};
+use super::mac::hmac_sha256;
 use crate::http::{Method, Request};
 
 /// The algorithm name, first in the string to sign and in `Authorization`.
@@ -211,23 +211,14 @@ pub fn signature(
         hex(&Sha256::digest(request.to_text().as_bytes()))
     );
     let key = signing_key(secret_key, &date, service);
-    hex(&hmac(&key, string_to_sign.as_bytes()))
+    hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
 }
 
 /// The key that signs requests to `service` on `date` (`YYYY-MM-DD`, UTC).
 fn signing_key(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
-    let k_date = hmac(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
-    let k_service = hmac(&k_date, service.as_bytes());
-    hmac(&k_service, b"tc3_request")
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    let k_date = hmac_sha256(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
+    let k_service = hmac_sha256(&k_date, service.as_bytes());
+    hmac_sha256(&k_service, b"tc3_request")
 }
 
 /// The authority of `url` (the `Host` header the client sends) and its path, `/` when empty.
