@@ -397,7 +397,7 @@ impl Target {
         if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("the URL contains whitespace or control characters".into());
         }
-        let Some((scheme, rest)) = url.split_once("://") else {
+        let (Some(scheme), authority, path_and_query) = url_parts(url) else {
             return Err("not an absolute URL: expected http:// or https://".into());
         };
         let scheme = match scheme.to_ascii_lowercase().as_str() {
@@ -405,9 +405,6 @@ impl Target {
             "http" => Scheme::Http,
             other => return Err(format!("unsupported scheme `{other}`: use http or https")),
         };
-        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path_and_query) = rest.split_at(end);
         if authority.is_empty() {
             return Err("the URL has no host".into());
         }
@@ -424,6 +421,20 @@ impl Target {
             path_and_query,
         })
     }
+}
+
+/// `url` split into its scheme (`None` without `://`), its authority and its path with the
+/// query, each as written (the path may be empty, or start with `?`); the fragment is dropped.
+/// Nothing is checked: the HTTP client checks URLs, and request signers sign what it sends.
+pub(crate) fn url_parts(url: &str) -> (Option<&str>, &str, &str) {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(end);
+    (scheme, authority, path_and_query)
 }
 
 fn request_options(timeout: Duration) -> RequestOptions {

@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, uuid_v4};
 use super::mac::hmac_sha256;
-use crate::http::{Method, Request};
+use crate::http::{Method, Request, url_parts};
 
 /// The most bytes of a POST body the signature covers unless the API says otherwise: 128 KiB,
 /// the default of Akamai's clients and of lego's `edgedns` provider. Past it the body is signed
@@ -249,10 +249,8 @@ struct UrlParts {
 
 impl UrlParts {
     fn parse(url: &str) -> Self {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (host, path_and_query) = rest.split_at(end);
+        let (scheme, host, path_and_query) = url_parts(url);
+        let scheme = scheme.unwrap_or("https");
         let path_and_query = match path_and_query.chars().next() {
             Some('/') => path_and_query.to_owned(),
             _ => format!("/{path_and_query}"),

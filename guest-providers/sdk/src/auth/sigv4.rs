@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, hex};
 use super::mac::hmac_sha256;
-use crate::http::{Method, Request};
+use crate::http::{Method, Request, url_parts};
 
 /// An access key id, its secret access key and, for temporary credentials, a session token.
 /// `Debug` shows only the access key id.
@@ -266,10 +266,8 @@ struct UrlParts {
 
 impl UrlParts {
     fn parse(url: &str) -> Self {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path_and_query) = rest.split_at(end);
+        let (scheme, authority, path_and_query) = url_parts(url);
+        let scheme = scheme.unwrap_or("https");
         let authority = authority.to_ascii_lowercase();
         let default_port = if scheme.eq_ignore_ascii_case("http") {
             ":80"

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::clock::{UtcTime, hex, unix_now};
 use super::mac::hmac_sha256;
-use crate::http::{Method, Request};
+use crate::http::{Method, Request, url_parts};
 
 /// The algorithm name, first in the string to sign and in `Authorization`.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -223,11 +223,10 @@ fn signing_key(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
 
 /// The authority of `url` (the `Host` header the client sends) and its path, `/` when empty.
 fn host_and_path(url: &str) -> (&str, &str) {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    match rest.find('/') {
-        Some(slash) => (&rest[..slash], &rest[slash..]),
-        None => (rest, "/"),
+    let (_, host, path_and_query) = url_parts(url);
+    match path_and_query.split('?').next() {
+        Some(path) if !path.is_empty() => (host, path),
+        _ => (host, "/"),
     }
 }
 
