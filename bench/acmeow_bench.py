@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time acmeow on the operations `runtime/benches/challenge.rs` times for acmebox.
+"""Time acmeow on the operations `crates/challenge/benches/challenge.rs` times for acmebox.
 
 Each operation is run with timeit: the loop count is picked so one repeat lasts at least
 --min-time seconds, the repeat is done --repeats times, and the median and best time per

@@ -80,7 +80,7 @@ cd "$repo"
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 say "building the release binaries and the hooks bench"
-cargo build --release -p acmebox --bins >&2
+cargo build --release -p acmebox-cli >&2
 cargo bench -p acmebox-tests --bench hooks --no-run >&2
 acmebox="$target_dir/release/acmebox"
 # lego's EXEC_PATH: the acmebox binary under the name acmebox-lego-exec, as installed.

@@ -10,7 +10,7 @@
 #   --python PYTHON   a Python that already has acmeow==1.2.0; default: a throw-away venv
 #
 # Steps: make a venv in a mktemp dir and install acmeow==1.2.0; run the criterion bench
-# (`cargo bench -p acmebox --bench challenge`) and read each median from
+# (`cargo bench -p acmebox-challenge --bench challenge`) and read each median from
 # <target>/criterion/<id>/new/estimates.json; run bench/acmeow_bench.py; print ops/s for both,
 # the ratio acmebox/acmeow and PASS/MISS against the targets. Needs python3 and cargo.
 set -euo pipefail
@@ -52,10 +52,10 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 echo "==> building the criterion bench" >&2
-cargo bench -p acmebox --bench challenge --no-run >&2
+cargo bench -p acmebox-challenge --bench challenge --no-run >&2
 touch "$work/stamp"
-echo "==> cargo bench -p acmebox --bench challenge" >&2
-cargo bench -p acmebox --bench challenge >&2
+echo "==> cargo bench -p acmebox-challenge --bench challenge" >&2
+cargo bench -p acmebox-challenge --bench challenge >&2
 
 echo "==> acmeow bench" >&2
 "$python" bench/acmeow_bench.py >"$work/acmeow.json"

@@ -13,8 +13,8 @@ records, for each row:
   the ``idna`` package with UTS 46 mapping), so that rows where acmeow departs from the RFCs can
   be flagged with ``acmeow_quirk`` and checked against the RFC instead.
 
-The result is written to ``runtime/tests/data/acmeow-vectors.json``; the integration test
-``runtime/tests/acmeow_vectors.rs`` replays it against acmebox.
+The result is written to ``crates/challenge/tests/data/acmeow-vectors.json``; the integration test
+``crates/challenge/tests/acmeow_vectors.rs`` replays it against acmebox.
 
 Run it with a Python that has acmeow installed, for example:
 
@@ -40,7 +40,7 @@ from acmeow.handlers.tls_alpn import generate_tls_alpn_certificate
 from cryptography import x509
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUT = REPO / "runtime" / "tests" / "data" / "acmeow-vectors.json"
+DEFAULT_OUTPUT = REPO / "crates" / "challenge" / "tests" / "data" / "acmeow-vectors.json"
 ACME_IDENTIFIER_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 ACMEOW_VERSION_WANTED = "1.2.0"
 
@@ -114,7 +114,7 @@ def main() -> int:
 
     document = {
         "description": "acmeow's DNS-01 and TLS-ALPN-01 outputs, cross-checked by"
-        " runtime/tests/acmeow_vectors.rs; regenerate with scripts/acmeow-vectors.py",
+        " crates/challenge/tests/acmeow_vectors.rs; regenerate with scripts/acmeow-vectors.py",
         "acmeow_version": acmeow_version,
         "cryptography_version": version("cryptography"),
         "notes": NOTES,

@@ -67,7 +67,7 @@ component="$guest_target/wasm32-wasip2/release/acmebox_provider_powerdns.wasm"
 
 say "building acmebox"
 native_target="${CARGO_TARGET_DIR:-$root/target}"
-(cd "$root" && CARGO_TARGET_DIR="$native_target" cargo build --release -p acmebox)
+(cd "$root" && CARGO_TARGET_DIR="$native_target" cargo build --release -p acmebox-cli)
 acmebox="$native_target/release/acmebox"
 
 cat >"$work/acmebox.toml" <<EOF

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use acmebox::egress::{Grant, GrantEntry, blocked_reason, redact_url};
+use acmebox_egress::{Grant, GrantEntry, blocked_reason, redact_url};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (Vec<String>, Vec<String>, Vec<[u8; 16]>)| {

@@ -3,7 +3,7 @@
 //! Never panics; whatever parses is normalised to a form that parses back to itself.
 #![no_main]
 
-use acmebox::challenge::{Identifier, KeyAuthorization, Token, dns01};
+use acmebox_challenge::{Identifier, KeyAuthorization, Token, dns01};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &str| {

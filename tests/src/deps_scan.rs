@@ -352,13 +352,16 @@ fn is_name(word: &str) -> bool {
 }
 
 /// Every program started by name under `root` in the files the project runs: Rust sources of
-/// the tests, runtime tests and benches, Python helpers and tests, and shell scripts.
+/// the tests, the crates' own tests and benches, the examples, Python helpers and tests, and
+/// shell scripts.
 pub fn scan_repository(root: &Path) -> anyhow::Result<Vec<Started>> {
     let mut files = Vec::new();
     for dir in [
         "tests",
-        "runtime/tests",
-        "runtime/benches",
+        "crates/challenge/tests",
+        "crates/challenge/benches",
+        "crates/cli/tests",
+        "examples",
         "scripts",
         "bench",
         ".ci",

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use acmebox::Error;
+use acmebox::sandbox::Error;
 use acmebox::sandbox::{CallReport, ProviderError, ProviderInfo, TxtRecord};
 
 use crate::http_server::Received;

@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acmebox::challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization, Thumbprint};
+use acmebox::challenge::{Error as HandlerError, Phase};
+use acmebox::client::Error;
 use acmebox::client::{
     Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, SharedHandler,
     TlsAlpnResponder,
 };
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler, async_trait};
-use acmebox::{Error, Phase};
 use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::servers::servers;
@@ -289,10 +290,10 @@ impl ChallengeHandler for Injecting {
         self.inner.challenge_type()
     }
 
-    async fn setup(&self, challenge: &Challenge) -> acmebox::Result<()> {
+    async fn setup(&self, challenge: &Challenge) -> acmebox::challenge::Result<()> {
         let n = self.setups.fetch_add(1, Ordering::SeqCst);
         if self.fail_setup == Some(n) {
-            return Err(Error::Handler {
+            return Err(HandlerError::Handler {
                 handler: "injecting test handler",
                 phase: Phase::Setup,
                 identifier: challenge.identifier.to_string(),
@@ -302,14 +303,14 @@ impl ChallengeHandler for Injecting {
         self.inner.setup(challenge).await
     }
 
-    async fn cleanup(&self, challenge: &Challenge) -> acmebox::Result<()> {
+    async fn cleanup(&self, challenge: &Challenge) -> acmebox::challenge::Result<()> {
         self.cleanups
             .lock()
             .expect("the cleanup list")
             .push(challenge.identifier.to_string());
         self.inner.cleanup(challenge).await?;
         if self.fail_cleanup {
-            return Err(Error::Handler {
+            return Err(HandlerError::Handler {
                 handler: "injecting test handler",
                 phase: Phase::Cleanup,
                 identifier: challenge.identifier.to_string(),
@@ -340,10 +341,10 @@ async fn failed_second_setup_rolls_back_the_first() {
     assert!(
         matches!(
             err,
-            Error::Handler {
+            Error::Challenge(HandlerError::Handler {
                 phase: Phase::Setup,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -386,10 +387,10 @@ async fn cleanup_failures_are_reported_and_keep_the_original_error() {
     assert!(
         matches!(
             original,
-            Error::Handler {
+            Error::Challenge(HandlerError::Handler {
                 phase: Phase::Setup,
                 ..
-            }
+            })
         ),
         "{original}"
     );
@@ -427,11 +428,11 @@ impl ChallengeHandler for WrongValue {
         ChallengeType::Http01
     }
 
-    async fn setup(&self, challenge: &Challenge) -> acmebox::Result<()> {
+    async fn setup(&self, challenge: &Challenge) -> acmebox::challenge::Result<()> {
         self.0.setup(&Self::altered(challenge)).await
     }
 
-    async fn cleanup(&self, challenge: &Challenge) -> acmebox::Result<()> {
+    async fn cleanup(&self, challenge: &Challenge) -> acmebox::challenge::Result<()> {
         self.0.cleanup(&Self::altered(challenge)).await
     }
 }

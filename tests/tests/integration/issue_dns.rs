@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use acmebox::Error;
 use acmebox::challenge::Identifier;
+use acmebox::client::Error;
 use acmebox::client::{Account, AccountOptions, IssueEvent, IssueRequest, Presented};
 use acmebox::config::Config;
 use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
@@ -309,11 +309,12 @@ async fn dns01_with_a_wrong_api_key_fails_as_unauthorized_and_leaves_nothing() {
         } => original.as_ref(),
         other => other,
     };
-    let Error::ProviderFailed {
+    // The handler's error is the sandbox's own, inside the client's.
+    let Some(acmebox::sandbox::Error::ProviderFailed {
         provider,
         operation: Operation::Present,
         error: ProviderError::Unauthorized(_),
-    } = original
+    }) = original.backend::<acmebox::sandbox::Error>()
     else {
         panic!("expected the provider's unauthorized error, got {err}");
     };

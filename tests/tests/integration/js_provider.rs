@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
+use acmebox::sandbox::Error;
 use acmebox::sandbox::{CacheStatus, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord};
 use acmebox_tests::guests::{js_provider, load_with_shared_cache, shared_cache_dir};
 use acmebox_tests::http_server::TestServer;

@@ -9,6 +9,7 @@ mod conformance;
 mod issue;
 mod issue_dns;
 mod js_provider;
+mod layers;
 mod powerdns;
 mod propagation;
 mod python_provider;

@@ -7,9 +7,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use acmebox::Error;
 use acmebox::challenge::dns01::Dns01Record;
 use acmebox::challenge::{Identifier, KeyAuthorization};
+use acmebox::propagation::Error;
 use acmebox::propagation::{PropagationOptions, PropagationStatus, Resolver, ServerState};
 use acmebox_tests::pdns::{delete_rrset, patch_rrset};
 use acmebox_tests::servers::servers;

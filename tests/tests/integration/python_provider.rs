@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use acmebox::Error;
 use acmebox::config::{ConfigValue, Secret};
+use acmebox::sandbox::Error;
 use acmebox::sandbox::{
     CacheStatus, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use acmebox::Error;
 use acmebox::config::{Config, ConfigValue, Secret};
+use acmebox::sandbox::Error;
 use acmebox::sandbox::{
     CacheStatus, CallReport, Decision, Limits, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };

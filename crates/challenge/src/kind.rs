@@ -1,0 +1,104 @@
+//! The challenge types and one challenge to answer (RFC 8555 §8).
+
+use std::fmt;
+
+use crate::dns01;
+use crate::{Error, Identifier, KeyAuthorization, Result, Token};
+
+/// The three challenge types an ACME server can offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChallengeType {
+    /// DNS-01 (RFC 8555 §8.4): a TXT record at `_acme-challenge.<domain>`.
+    Dns01,
+    /// HTTP-01 (RFC 8555 §8.3): a file at `/.well-known/acme-challenge/<token>`.
+    Http01,
+    /// TLS-ALPN-01 (RFC 8737): a self-signed certificate served for the `acme-tls/1` protocol.
+    TlsAlpn01,
+}
+
+impl ChallengeType {
+    /// The type's name as it appears in ACME (`dns-01`, `http-01`, `tls-alpn-01`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeType::Dns01 => "dns-01",
+            ChallengeType::Http01 => "http-01",
+            ChallengeType::TlsAlpn01 => "tls-alpn-01",
+        }
+    }
+}
+
+impl fmt::Display for ChallengeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ChallengeType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "dns-01" | "dns01" | "dns" => Ok(ChallengeType::Dns01),
+            "http-01" | "http01" | "http" => Ok(ChallengeType::Http01),
+            "tls-alpn-01" | "tls-alpn01" | "tls-alpn" | "tls" => Ok(ChallengeType::TlsAlpn01),
+            other => Err(format!(
+                "unknown challenge type {other:?}; use dns-01, http-01 or tls-alpn-01"
+            )),
+        }
+    }
+}
+
+/// One challenge to answer: what a handler's `setup` and `cleanup` receive.
+///
+/// The same value is passed to both, so a handler can remove exactly the response it published
+/// (the apex and the wildcard of a domain share one DNS-01 record name with two values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Which challenge type this is.
+    pub kind: ChallengeType,
+    /// The identifier being validated, as in the authorization (a wildcard keeps its `*.`).
+    pub identifier: Identifier,
+    /// The challenge token from the ACME server.
+    pub token: Token,
+    /// `token || "." || thumbprint` (RFC 8555 §8.1). A secret: its `Debug` hides it.
+    pub key_authorization: KeyAuthorization,
+}
+
+impl Challenge {
+    /// Builds a challenge, checking that the key authorization belongs to the token and that
+    /// the challenge type can validate the identifier (DNS-01 cannot validate an IP address).
+    pub fn new(
+        kind: ChallengeType,
+        identifier: Identifier,
+        key_authorization: KeyAuthorization,
+    ) -> Result<Self> {
+        if kind == ChallengeType::Dns01 && identifier.is_ip() {
+            return Err(Error::UnsupportedChallenge {
+                challenge: kind,
+                identifier: identifier.to_string(),
+                reason: "IP identifiers cannot be validated by DNS (RFC 8738 §7); use http-01 or tls-alpn-01",
+            });
+        }
+        if kind != ChallengeType::Dns01 && identifier.is_wildcard() {
+            return Err(Error::UnsupportedChallenge {
+                challenge: kind,
+                identifier: identifier.to_string(),
+                reason: "wildcard names can only be validated with dns-01 (RFC 8555 §7.1.3)",
+            });
+        }
+        let token = key_authorization.token();
+        Ok(Challenge {
+            kind,
+            identifier,
+            token,
+            key_authorization,
+        })
+    }
+
+    /// The DNS-01 record for this challenge (name and value).
+    ///
+    /// Fails for IP identifiers; see [`dns01::Dns01Record::new`].
+    pub fn dns01_record(&self) -> Result<dns01::Dns01Record> {
+        dns01::Dns01Record::new(&self.identifier, &self.key_authorization)
+    }
+}

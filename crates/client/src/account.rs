@@ -1,0 +1,432 @@
+//! The ACME account (RFC 8555 §7.3): created once, stored in a 0600 file, reused afterwards;
+//! and the HTTPS client that reaches the server.
+
+use std::future::Future;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{AccountCredentials, BodyWrapper, BytesResponse, HttpClient, NewAccount};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+use serde::{Deserialize, Serialize};
+
+use super::issue::acme_error;
+use crate::{Error, Result};
+use acmebox_challenge::handlers::write_file_atomic;
+
+/// How long one HTTPS request to the ACME server may take, connection included. Bounds a run
+/// against a server that accepts connections and never answers.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long establishing the TCP connection to the ACME server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest account file read. Real ones are under 1 KiB.
+const MAX_ACCOUNT_FILE: u64 = 64 * 1024;
+
+/// Where to find the ACME server, how to trust it, and where the account is kept.
+#[derive(Debug, Clone)]
+pub struct AccountOptions {
+    directory: String,
+    account_file: PathBuf,
+    ca_cert: Option<PathBuf>,
+    system_roots: Option<bool>,
+    contact: Vec<String>,
+    request_timeout: Duration,
+}
+
+impl AccountOptions {
+    /// The server at `directory` (an `https://` ACME directory URL), with the account kept in
+    /// `account_file`. Without a CA certificate, the system's trust anchors are used.
+    pub fn new(directory: impl Into<String>, account_file: impl Into<PathBuf>) -> Self {
+        AccountOptions {
+            directory: directory.into(),
+            account_file: account_file.into(),
+            ca_cert: None,
+            system_roots: None,
+            contact: Vec::new(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Trusts the CA certificates in this PEM file for the server's HTTPS. The system's
+    /// trust anchors are then not used unless [`with_system_roots`](Self::with_system_roots)
+    /// says so.
+    pub fn with_ca_cert(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.ca_cert = Some(pem_file.into());
+        self
+    }
+
+    /// Whether to trust the system's anchors too (the default is: only without a CA file).
+    pub fn with_system_roots(mut self, system_roots: bool) -> Self {
+        self.system_roots = Some(system_roots);
+        self
+    }
+
+    /// A contact e-mail address for a new account (`mailto:` is added).
+    pub fn with_email(mut self, email: &str) -> Self {
+        let email = email.strip_prefix("mailto:").unwrap_or(email);
+        self.contact.push(format!("mailto:{email}"));
+        self
+    }
+
+    /// How long one request may take ([`DEFAULT_REQUEST_TIMEOUT`] unless set).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The directory URL.
+    pub fn directory(&self) -> &str {
+        &self.directory
+    }
+
+    /// The account file.
+    pub fn account_file(&self) -> &Path {
+        &self.account_file
+    }
+}
+
+/// An ACME account on one server, ready to issue certificates; see
+/// [`Account::issue`](Self::issue). Cheap to clone.
+#[derive(Clone)]
+pub struct Account {
+    pub(super) inner: instant_acme::Account,
+    pub(super) directory: String,
+    pub(super) file: PathBuf,
+    created: bool,
+}
+
+impl Account {
+    /// Loads the account from its file, or registers a new one (agreeing to the server's terms
+    /// of service) and saves it with mode 0600.
+    ///
+    /// A file made for another directory URL is refused rather than overwritten: it holds
+    /// another account's key.
+    pub async fn load_or_create(options: &AccountOptions) -> Result<Account> {
+        let directory = options.directory.clone();
+        if !directory.starts_with("https://") {
+            return Err(Error::Acme {
+                directory,
+                action: "use the directory URL",
+                problem_type: None,
+                detail: "it is not an https:// URL".into(),
+                hint: Some("ACME runs over HTTPS only (RFC 8555 §6.1)".into()),
+            });
+        }
+        let http = http_client(options)?;
+        let path = &options.account_file;
+        if let Some(stored) = read_account_file(path)? {
+            if stored.directory != directory {
+                return Err(Error::AccountFile {
+                    path: path.clone(),
+                    reason: format!(
+                        "it holds an account on {}, not on {directory}; use another account file for this server",
+                        stored.directory
+                    ),
+                });
+            }
+            let inner = instant_acme::Account::builder_with_http(http)
+                .from_credentials(stored.credentials)
+                .await
+                .map_err(|err| acme_error(&directory, "fetch the directory", err))?;
+            return Ok(Account {
+                inner,
+                directory,
+                file: path.clone(),
+                created: false,
+            });
+        }
+
+        let contact: Vec<&str> = options.contact.iter().map(String::as_str).collect();
+        let new_account = NewAccount {
+            contact: &contact,
+            terms_of_service_agreed: true,
+            only_return_existing: false,
+        };
+        let (inner, credentials) = instant_acme::Account::builder_with_http(http)
+            .create(&new_account, directory.clone(), None)
+            .await
+            .map_err(|err| acme_error(&directory, "register an account", err))?;
+        write_account_file(
+            path,
+            &StoredAccount {
+                directory: directory.clone(),
+                credentials,
+            },
+        )?;
+        Ok(Account {
+            inner,
+            directory,
+            file: path.clone(),
+            created: true,
+        })
+    }
+
+    /// The account URL on the server.
+    pub fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// The directory URL.
+    pub fn directory(&self) -> &str {
+        &self.directory
+    }
+
+    /// The file the account is kept in.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// True if [`load_or_create`](Self::load_or_create) registered the account just now.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id())
+            .field("directory", &self.directory)
+            .field("file", &self.file)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default account file for a directory URL: one file per server under
+/// `$XDG_STATE_HOME/acmebox/accounts/` (or `~/.local/state/acmebox/accounts/`), named after the
+/// server's host and a hash of the URL. `None` if neither variable is set.
+pub fn default_account_file(directory: &str) -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".local/state"),
+    };
+    let host: String = directory
+        .split_once("://")
+        .map_or(directory, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let digest = ring::digest::digest(&ring::digest::SHA256, directory.as_bytes());
+    let hash: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(
+        base.join("acmebox/accounts")
+            .join(format!("{host}-{hash}.json")),
+    )
+}
+
+/// The account file's content: the credentials and the directory they belong to.
+#[derive(Serialize, Deserialize)]
+struct StoredAccount {
+    directory: String,
+    credentials: AccountCredentials,
+}
+
+fn read_account_file(path: &Path) -> Result<Option<StoredAccount>> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io("read", path, err)),
+    };
+    let fail = |reason: String| Error::AccountFile {
+        path: path.to_owned(),
+        reason,
+    };
+    if !metadata.is_file() {
+        return Err(fail("it is not a regular file".into()));
+    }
+    if metadata.len() > MAX_ACCOUNT_FILE {
+        return Err(fail(format!(
+            "it is larger than {MAX_ACCOUNT_FILE} bytes, so it is not an account file"
+        )));
+    }
+    if metadata.permissions().mode() & 0o077 != 0 {
+        return Err(fail(
+            "it holds the account's private key and others can read it; run `chmod 600` on it"
+                .into(),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
+    let stored = serde_json::from_slice(&bytes).map_err(|err| {
+        fail(format!(
+            "it is not an acmebox account file ({err}); move it away to register a new account"
+        ))
+    })?;
+    Ok(Some(stored))
+}
+
+fn write_account_file(path: &Path, stored: &StoredAccount) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|err| Error::io("create directory", parent, err))?;
+    }
+    let json = serde_json::to_vec_pretty(stored).map_err(|err| Error::AccountFile {
+        path: path.to_owned(),
+        reason: format!("cannot serialise the credentials: {err}"),
+    })?;
+    Ok(write_file_atomic(path, &json, 0o600)?)
+}
+
+/// The HTTPS client for the ACME server: rustls with the ring provider, trusting the CA file
+/// and/or the system roots, HTTP/1.1, with a timeout on every request.
+fn http_client(options: &AccountOptions) -> Result<Box<dyn HttpClient>> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = &options.ca_cert {
+        let fail = |reason: String| Error::CaCertificate {
+            path: path.clone(),
+            reason,
+        };
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|err| fail(format!("cannot read it: {err}")))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|err| fail(format!("it is not valid PEM: {err}")))?;
+        if certs.is_empty() {
+            return Err(fail("it holds no CERTIFICATE block".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|err| {
+                fail(format!(
+                    "a certificate in it cannot be a trust anchor: {err}"
+                ))
+            })?;
+        }
+    }
+    if options.system_roots.unwrap_or(options.ca_cert.is_none()) {
+        let native = rustls_native_certs::load_native_certs();
+        for err in &native.errors {
+            tracing::warn!(error = %err, "skipping unreadable system trust anchors");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "loaded system trust anchors");
+    }
+    if roots.is_empty() {
+        return Err(Error::Acme {
+            directory: options.directory.clone(),
+            action: "set up HTTPS",
+            problem_type: None,
+            detail: "there is no trust anchor: no CA certificate file and no system roots".into(),
+            hint: Some("give the CA certificate of the server".into()),
+        });
+    }
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| Error::Acme {
+            directory: options.directory.clone(),
+            action: "set up HTTPS",
+            problem_type: None,
+            detail: err.to_string(),
+            hint: None,
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .wrap_connector(tcp);
+    let client = HyperClient::builder(TokioExecutor::new()).build(connector);
+    Ok(Box::new(TimeoutClient {
+        inner: client,
+        timeout: options.request_timeout,
+    }))
+}
+
+/// instant-acme's hyper client with a deadline on every request.
+struct TimeoutClient {
+    inner: HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>,
+    timeout: Duration,
+}
+
+type ResponseFuture =
+    Pin<Box<dyn Future<Output = std::result::Result<BytesResponse, instant_acme::Error>> + Send>>;
+
+impl HttpClient for TimeoutClient {
+    fn request(&self, req: http::Request<BodyWrapper<Bytes>>) -> ResponseFuture {
+        let response = HttpClient::request(&self.inner, req);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, response).await {
+                Ok(result) => result,
+                Err(_) => Err(instant_acme::Error::Other(
+                    format!("no response within {} s", timeout.as_secs()).into(),
+                )),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_account_file_is_per_directory() {
+        let a = default_account_file("https://127.0.0.1:14000/dir");
+        let b = default_account_file("https://127.0.0.1:14000/other");
+        if let (Some(a), Some(b)) = (a, b) {
+            assert_ne!(a, b);
+            let name = a.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with("127.0.0.1_14000-"), "{name}");
+            assert!(name.ends_with(".json"));
+        }
+    }
+
+    #[test]
+    fn group_readable_account_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("account.json");
+        std::fs::write(&path, b"{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = read_account_file(&path).err().unwrap().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = read_account_file(&path).err().unwrap().to_string();
+        assert!(err.contains("not an acmebox account file"), "{err}");
+        assert!(
+            read_account_file(&dir.path().join("missing"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_http_directory_is_refused() {
+        let options = AccountOptions::new("http://127.0.0.1:1/dir", "/nonexistent/account.json");
+        let err = Account::load_or_create(&options)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HTTPS only"), "{err}");
+    }
+}

@@ -1,0 +1,333 @@
+//! # acmebox-hooks
+//!
+//! acmebox as a hook of existing ACME clients: lego's `exec` and `httpreq` providers and
+//! certbot's manual hooks hand over a DNS-01 record (or the raw challenge), and a sandboxed
+//! provider publishes or removes it.
+//!
+//! The clients speak in two shapes, both a [`DnsRequest`]:
+//!
+//! * the record itself, name and value computed by the client: lego's default `exec` and
+//!   `httpreq` modes, certbot's `CERTBOT_DOMAIN` + `CERTBOT_VALIDATION`;
+//! * the raw challenge, domain and key authorization (lego's `RAW` modes), from which acmebox
+//!   computes the record natively.
+//!
+//! Either way the input is checked before any provider runs, so a mistyped hook line fails
+//! with what to fix instead of a provider error.
+//!
+//! ```
+//! use acmebox_hooks::DnsRequest;
+//!
+//! let request = DnsRequest::Record {
+//!     fqdn: "_acme-challenge.Example.com.".into(),
+//!     value: "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0".into(),
+//! };
+//! let record = request.txt_record(60)?;
+//! assert_eq!(record.fqdn, "_acme-challenge.example.com.");
+//! assert_eq!(record.domain, "example.com");
+//! # Ok::<(), acmebox_hooks::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod certbot;
+mod error;
+pub mod httpreq;
+pub mod lego;
+
+use std::path::Path;
+
+use acmebox_challenge::dns01::{CHALLENGE_LABEL, Dns01Record};
+use acmebox_challenge::names::MAX_NAME_LEN;
+use acmebox_challenge::{Identifier, KeyAuthorization, normalize_domain};
+use acmebox_propagation::{PropagationOptions, PropagationReport, Resolver};
+use acmebox_sandbox::config::Config;
+use acmebox_sandbox::{CallReport, Operation, Sandbox, TxtRecord, WasmDnsProvider};
+
+pub use error::{Error, Result};
+
+/// Length of a DNS-01 TXT value: base64url without padding of a SHA-256 digest.
+const VALUE_LEN: usize = 43;
+
+/// A DNS-01 record change an ACME client asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsRequest {
+    /// The record as the client computed it.
+    Record {
+        /// The record name, usually `_acme-challenge.<domain>.` (or where its CNAME points).
+        fqdn: String,
+        /// The TXT value.
+        value: String,
+    },
+    /// The challenge; acmebox computes the record.
+    Raw {
+        /// The identifier the challenge is for (`example.com`, `*.example.com`).
+        domain: String,
+        /// The challenge token, when the client passes it apart from the key authorization;
+        /// it must then be the key authorization's first part.
+        token: Option<String>,
+        /// `<token>.<account key thumbprint>`.
+        key_authorization: String,
+    },
+}
+
+impl DnsRequest {
+    /// The TXT record to publish with `ttl`, after checking the request.
+    pub fn txt_record(&self, ttl: u32) -> Result<TxtRecord> {
+        match self {
+            DnsRequest::Record { fqdn, value } => record_from_parts(fqdn, value, ttl),
+            DnsRequest::Raw {
+                domain,
+                token,
+                key_authorization,
+            } => {
+                let key_authorization = KeyAuthorization::parse(key_authorization)?;
+                if let Some(token) = token
+                    && key_authorization.token().as_str() != token
+                {
+                    return Err(invalid(format!(
+                        "the token {token:?} is not the first part of the key authorization \
+                         {:?}; pass the two from the same challenge",
+                        key_authorization.as_str()
+                    )));
+                }
+                let record = Dns01Record::new(&Identifier::parse(domain)?, &key_authorization)?;
+                Ok(TxtRecord::from_dns01(&record, ttl))
+            }
+        }
+    }
+}
+
+fn invalid(reason: String) -> Error {
+    Error::HookRequest { reason }
+}
+
+/// Checks a client-computed record: a DNS name (labels of letters, digits, `-` and `_`) and a
+/// 43-character base64url value.
+fn record_from_parts(fqdn: &str, value: &str, ttl: u32) -> Result<TxtRecord> {
+    let name = fqdn.trim().trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(invalid(
+            "the record name is empty; pass `_acme-challenge.<domain>.`".to_owned(),
+        ));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(invalid(format!(
+            "the record name {fqdn:?} is {} characters long; DNS allows at most {MAX_NAME_LEN}",
+            name.len()
+        )));
+    }
+    for label in name.split('.') {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if label.is_empty() || label.len() > 63 || !label.chars().all(allowed) {
+            return Err(invalid(format!(
+                "the record name {fqdn:?} has the label {label:?}; labels are 1 to 63 letters, \
+                 digits, '-' or '_'"
+            )));
+        }
+    }
+    let domain = match name.strip_prefix(&format!("{CHALLENGE_LABEL}.")) {
+        Some(domain) => normalize_domain(domain)?,
+        // A name a CNAME led the client to: the record is the name itself.
+        None => name.clone(),
+    };
+    if value.len() != VALUE_LEN
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(format!(
+            "the TXT value {value:?} is not a DNS-01 value (43 base64url characters, the \
+             SHA-256 of the key authorization); did the client pass the key authorization \
+             instead? Then use its raw mode"
+        )));
+    }
+    Ok(TxtRecord {
+        domain,
+        fqdn: format!("{name}."),
+        value: value.to_owned(),
+        ttl,
+        zone: None,
+    })
+}
+
+/// A configured provider loaded once, answering hook requests; optionally waiting, after a
+/// present, until every authoritative nameserver serves the value.
+#[derive(Debug, Clone)]
+pub struct HookRunner {
+    provider: WasmDnsProvider,
+    resolver: Option<Resolver>,
+}
+
+impl HookRunner {
+    /// Loads provider `name` from the config file at `config`.
+    pub fn from_config(config: &Path, name: &str) -> Result<Self> {
+        let config = Config::load(config)?;
+        let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
+        Ok(Self::new(provider))
+    }
+
+    /// Runs requests through `provider`.
+    pub fn new(provider: WasmDnsProvider) -> Self {
+        HookRunner {
+            provider,
+            resolver: None,
+        }
+    }
+
+    /// After each present, waits for propagation with `options`, timed as the provider
+    /// suggests unless `options` already carries a timing of its own.
+    pub async fn with_propagation_wait(
+        mut self,
+        mut options: PropagationOptions,
+        provider_timing: bool,
+    ) -> Result<Self> {
+        if provider_timing {
+            let info = self.provider.describe().await?;
+            options = options
+                .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
+        }
+        self.resolver = Some(Resolver::new(options)?);
+        Ok(self)
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &WasmDnsProvider {
+        &self.provider
+    }
+
+    /// Runs `operation` for `request`. `Err` means nothing ran (the request was invalid);
+    /// a provider failure is in the report's outcome.
+    pub async fn run(&self, operation: Operation, request: &DnsRequest) -> Result<CallReport> {
+        let record = request.txt_record(self.provider.ttl())?;
+        match operation {
+            Operation::Present => Ok(self.provider.present(&record).await),
+            Operation::Cleanup => Ok(self.provider.cleanup(&record).await),
+            other => Err(invalid(format!(
+                "{other} is not a record operation; use present or cleanup"
+            ))),
+        }
+    }
+
+    /// Waits until every authoritative nameserver serves the record's value, when the runner
+    /// was built [`with_propagation_wait`](Self::with_propagation_wait); `None` otherwise.
+    pub async fn wait(
+        &self,
+        request: &DnsRequest,
+        progress: impl FnMut(&acmebox_propagation::PropagationStatus),
+    ) -> Result<Option<PropagationReport>> {
+        let Some(resolver) = &self.resolver else {
+            return Ok(None);
+        };
+        let record = request.txt_record(self.provider.ttl())?;
+        let report = resolver
+            .wait_for_txt(&record.fqdn, &record.value, progress)
+            .await?;
+        Ok(Some(report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+    const KEY_AUTHORIZATION: &str =
+        "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+    fn record(fqdn: &str, value: &str) -> Result<TxtRecord> {
+        DnsRequest::Record {
+            fqdn: fqdn.into(),
+            value: value.into(),
+        }
+        .txt_record(120)
+    }
+
+    #[test]
+    fn records_are_normalised() -> Result<()> {
+        let r = record("_ACME-challenge.Sub.Example.COM", VALUE)?;
+        assert_eq!(
+            (r.fqdn.as_str(), r.domain.as_str(), r.value.as_str(), r.ttl),
+            (
+                "_acme-challenge.sub.example.com.",
+                "sub.example.com",
+                VALUE,
+                120
+            )
+        );
+        // A CNAME target keeps its own name as the domain.
+        let r = record("abc123.acme-dns.example.net.", VALUE)?;
+        assert_eq!(r.fqdn, "abc123.acme-dns.example.net.");
+        assert_eq!(r.domain, "abc123.acme-dns.example.net");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_records_say_what_is_wrong() {
+        let cases = [
+            ("", VALUE, "the record name is empty"),
+            ("_acme-challenge..example.com", VALUE, "has the label \"\""),
+            ("_acme-challenge.exa mple.com", VALUE, "labels are 1 to 63"),
+            (
+                "_acme-challenge.example.com",
+                "short",
+                "is not a DNS-01 value",
+            ),
+            (
+                "_acme-challenge.example.com",
+                KEY_AUTHORIZATION,
+                "use its raw mode",
+            ),
+            (
+                "_acme-challenge.example.com",
+                "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX=",
+                "43 base64url",
+            ),
+        ];
+        for (fqdn, value, want) in cases {
+            let err = record(fqdn, value).expect_err(fqdn).to_string();
+            assert!(err.contains(want), "{fqdn:?} {value:?}: {err}");
+        }
+        let long = format!("_acme-challenge.{}.com", "a.".repeat(130));
+        let err = record(&long, VALUE).expect_err("long").to_string();
+        assert!(err.contains("DNS allows at most 253"), "{err}");
+    }
+
+    #[test]
+    fn raw_requests_are_computed_natively() -> Result<()> {
+        let raw = |domain: &str, token: Option<&str>| DnsRequest::Raw {
+            domain: domain.into(),
+            token: token.map(str::to_owned),
+            key_authorization: KEY_AUTHORIZATION.into(),
+        };
+        let want = Dns01Record::new(
+            &Identifier::parse("example.com")?,
+            &KeyAuthorization::parse(KEY_AUTHORIZATION)?,
+        )?;
+        for request in [
+            raw("example.com", None),
+            raw(
+                "*.Example.com.",
+                Some("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"),
+            ),
+        ] {
+            let r = request.txt_record(60)?;
+            assert_eq!(r.fqdn, "_acme-challenge.example.com.");
+            assert_eq!(r.value, want.value().as_str());
+        }
+        let err = raw("example.com", Some("another-token"))
+            .txt_record(60)
+            .expect_err("token mismatch")
+            .to_string();
+        assert!(err.contains("is not the first part"), "{err}");
+        let err = DnsRequest::Raw {
+            domain: "example.com".into(),
+            token: None,
+            key_authorization: VALUE.into(),
+        }
+        .txt_record(60)
+        .expect_err("no thumbprint")
+        .to_string();
+        assert!(err.contains("key authorization"), "{err}");
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! # acmebox-sandbox
+//!
+//! The sandbox host: runs DNS-01 provider components under wasmtime.
+//!
+//! One [`Sandbox`] holds the process's engines (shared, epoch-interrupted; pooled allocation
+//! where the pool can be reserved), their linkers, the precompiled-component cache and the one
+//! HTTP client. [`Sandbox::load`] checks a component
+//! (SHA-256 pin, imports) and prepares it; every call of the resulting [`WasmDnsProvider`] runs
+//! in a fresh store under the provider's [`Limits`], and returns a [`CallReport`] with its
+//! outcome, an audit record per HTTP request and the provider's log.
+
+//!
+//! The security model: a provider sees only the config keys the operator set for it, a log,
+//! and outgoing HTTP to the origins in its allow list, checked by the host on every request
+//! ([`acmebox_egress`]: names must resolve to public addresses; loopback and private addresses
+//! only when granted as literals). It has no files, no environment, no sockets, and runs under
+//! per-call limits on memory, wall-clock time, requests and body sizes. Every request is
+//! audited; secret config values are redacted from logs, errors and reports. [`config`] reads
+//! the operator's TOML file.
+#![deny(missing_docs)]
+
+mod bindings;
+mod cache;
+mod capabilities;
+mod client;
+pub mod config;
+mod egress_hooks;
+mod engine;
+mod error;
+mod handler;
+mod host;
+mod limits;
+mod provider;
+mod redact;
+mod report;
+mod run;
+mod spec;
+mod state;
+
+pub use cache::CacheStatus;
+pub use error::{Error, Result};
+pub use handler::WasmDns01Handler;
+pub use host::Sandbox;
+pub use limits::{
+    DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOG_BYTES,
+    DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_RESPONSE_BODY_BYTES,
+    DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, EPOCH_TICK, LimitExceeded, Limits,
+};
+pub use provider::{ConfigKey, ProviderError, ProviderInfo, TxtRecord, WasmDnsProvider};
+pub use redact::REDACTED;
+pub use report::{AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation};
+pub use run::{inspect, run_from_config};
+pub use spec::ProviderSpec;

@@ -1,0 +1,488 @@
+//! A loaded provider and its calls: a fresh store per call, dropped after it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use wasmtime::Engine;
+
+use crate::bindings::{ProviderPre, types};
+use crate::capabilities::ConfigCtx;
+use crate::egress_hooks::CallEgress;
+use crate::limits::{LimitExceeded, Limits};
+use crate::redact::Redactor;
+use crate::report::{CallReport, Operation};
+use crate::spec::ConfigValue;
+use crate::state::{StoreState, new_store};
+use crate::{Error, Result};
+use acmebox_egress::Grant;
+
+/// One DNS-01 TXT value to place or remove, as the host computed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TxtRecord {
+    /// The validated domain, without `*.` and without trailing dot.
+    pub domain: String,
+    /// The absolute record name with its trailing dot.
+    pub fqdn: String,
+    /// The TXT value (43 base64url characters).
+    pub value: String,
+    /// The TTL, in seconds.
+    pub ttl: u32,
+    /// The zone apex holding `fqdn`, when known.
+    pub zone: Option<String>,
+}
+
+impl TxtRecord {
+    /// The record for a computed DNS-01 record, published with `ttl`.
+    pub fn from_dns01(record: &acmebox_challenge::dns01::Dns01Record, ttl: u32) -> Self {
+        TxtRecord {
+            domain: record.domain().to_owned(),
+            fqdn: record.fqdn().to_owned(),
+            value: record.value().as_str().to_owned(),
+            ttl,
+            zone: None,
+        }
+    }
+
+    fn to_wit(&self) -> types::TxtRecord {
+        types::TxtRecord {
+            domain: self.domain.clone(),
+            fqdn: self.fqdn.clone(),
+            value: self.value.clone(),
+            ttl: self.ttl,
+            zone: self.zone.clone(),
+        }
+    }
+}
+
+/// Why a provider said a call failed (the WIT `provider-error`), messages redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// A config key is missing or malformed.
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+    /// The API refused the credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// No zone holds the record's name.
+    #[error("zone not found: {0}")]
+    ZoneNotFound(String),
+    /// The API asked to slow down.
+    #[error("rate limited{}", .0.map(|s| format!(", retry in {s} s")).unwrap_or_default())]
+    RateLimited(Option<u32>),
+    /// The API answered with an error.
+    #[error("API error {status}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// What the API said.
+        message: String,
+    },
+    /// The request did not complete (egress denial, connection failure, timeout).
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ProviderError {
+    /// The name of the WIT variant (`invalid-config`, `zone-not-found`, ...).
+    pub fn wit_name(&self) -> &'static str {
+        match self {
+            ProviderError::InvalidConfig(_) => "invalid-config",
+            ProviderError::Unauthorized(_) => "unauthorized",
+            ProviderError::ZoneNotFound(_) => "zone-not-found",
+            ProviderError::RateLimited(_) => "rate-limited",
+            ProviderError::Api { .. } => "api-error",
+            ProviderError::Transport(_) => "transport-error",
+            ProviderError::Other(_) => "other",
+        }
+    }
+
+    fn from_wit(e: types::ProviderError, r: &Redactor) -> Self {
+        use types::ProviderError as W;
+        match e {
+            W::InvalidConfig(m) => ProviderError::InvalidConfig(r.redact(&m)),
+            W::Unauthorized(m) => ProviderError::Unauthorized(r.redact(&m)),
+            W::ZoneNotFound(m) => ProviderError::ZoneNotFound(r.redact(&m)),
+            W::RateLimited(s) => ProviderError::RateLimited(s),
+            W::ApiError(a) => ProviderError::Api {
+                status: a.status,
+                message: r.redact(&a.message),
+            },
+            W::TransportError(m) => ProviderError::Transport(r.redact(&m)),
+            W::Other(m) => ProviderError::Other(r.redact(&m)),
+        }
+    }
+}
+
+/// One config key a provider reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigKey {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Whether the provider needs it.
+    pub required: bool,
+    /// Whether it is a credential.
+    pub secret: bool,
+}
+
+/// What a provider says about itself (`metadata.describe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderInfo {
+    /// Short machine name.
+    pub name: String,
+    /// The provider's version.
+    pub version: String,
+    /// One line for humans.
+    pub description: String,
+    /// Every config key it reads.
+    pub config_keys: Vec<ConfigKey>,
+    /// The hosts it normally needs, as allow-list entries.
+    pub hosts: Vec<String>,
+    /// Propagation timeout, in seconds.
+    pub propagation_timeout_secs: u32,
+    /// Propagation polling interval, in seconds.
+    pub polling_interval_secs: u32,
+    /// Whether calls must run one at a time.
+    pub sequential: bool,
+}
+
+impl From<types::ProviderInfo> for ProviderInfo {
+    fn from(i: types::ProviderInfo) -> Self {
+        ProviderInfo {
+            name: i.name,
+            version: i.version,
+            description: i.description,
+            config_keys: i
+                .config_keys
+                .into_iter()
+                .map(|k| ConfigKey {
+                    name: k.name,
+                    description: k.description,
+                    required: k.required,
+                    secret: k.secret,
+                })
+                .collect(),
+            hosts: i.hosts,
+            propagation_timeout_secs: i.propagation_timeout_secs,
+            polling_interval_secs: i.polling_interval_secs,
+            sequential: i.sequential,
+        }
+    }
+}
+
+/// A provider component loaded into a [`super::Sandbox`]. Cheap to clone; calls may run
+/// concurrently, each in its own store.
+#[derive(Clone)]
+pub struct WasmDnsProvider {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) name: Arc<str>,
+    pub(crate) engine: Engine,
+    /// Whether calls take a slot of the pooling allocator.
+    pub(crate) pooled: bool,
+    pub(crate) pre: ProviderPre<StoreState>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) grant: Arc<Grant>,
+    pub(crate) limits: Limits,
+    pub(crate) config: Arc<BTreeMap<String, ConfigValue>>,
+    pub(crate) redactor: Arc<Redactor>,
+    pub(crate) imports: Vec<String>,
+    pub(crate) sha256: String,
+    pub(crate) ttl: u32,
+    pub(crate) cache_status: super::CacheStatus,
+    /// One lock per record name: calls on the same name run one at a time.
+    pub(crate) name_locks: NameLocks,
+    /// For a provider that describes itself as `sequential`: all its calls one at a time.
+    pub(crate) sequential: Sequential,
+    /// [`Limits::max_concurrent_calls`] permits: calls beyond them wait.
+    pub(crate) calls: tokio::sync::Semaphore,
+}
+
+/// Serialises `present` and `cleanup` calls on one record name. Providers change a TXT rrset
+/// by reading it and writing it back (most DNS APIs have no conditional update), so two calls
+/// on the apex and the wildcard of one domain at once could each drop the other's value.
+#[derive(Debug, Default)]
+pub(crate) struct NameLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl NameLocks {
+    /// Waits for the lock of `fqdn` (case-insensitive, trailing dot ignored).
+    async fn lock(&self, fqdn: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = fqdn.trim_end_matches('.').to_ascii_lowercase();
+        let lock = {
+            let mut map = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Forget locks nobody holds or waits for, so the map stays small.
+            map.retain(|_, lock| Arc::strong_count(lock) > 1);
+            map.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
+/// Whether the provider asked for its calls to run one at a time (`provider-info.sequential`:
+/// its API cannot take concurrent changes, such as one that replaces a whole zone per change),
+/// learnt from its `describe` on the first call, and the lock those calls then share.
+#[derive(Debug, Default)]
+pub(crate) struct Sequential {
+    asked: tokio::sync::OnceCell<bool>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for WasmDnsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmDnsProvider")
+            .field("name", &self.inner.name)
+            .field("sha256", &self.inner.sha256)
+            .field("grant", &self.inner.grant)
+            .field("limits", &self.inner.limits)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Call<'a> {
+    Describe,
+    Present(&'a types::TxtRecord),
+    Cleanup(&'a types::TxtRecord),
+}
+
+enum Output {
+    Info(types::ProviderInfo),
+    Done(Result<(), types::ProviderError>),
+}
+
+impl WasmDnsProvider {
+    pub(crate) fn new(inner: Inner) -> Self {
+        WasmDnsProvider {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The provider's name in the config.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The SHA-256 of the component, lower-case hex.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// The limits each call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The TTL configured for records.
+    pub fn ttl(&self) -> u32 {
+        self.inner.ttl
+    }
+
+    /// Whether loading found the precompiled artifact in the cache.
+    pub fn cache_status(&self) -> super::CacheStatus {
+        self.inner.cache_status
+    }
+
+    /// Every import of the component, as `namespace:package/interface@version`.
+    pub fn imports(&self) -> &[String] {
+        &self.inner.imports
+    }
+
+    /// Places `record.value` at `record.fqdn`.
+    ///
+    /// Calls on one record name run one at a time; every call of a provider that describes
+    /// itself as `sequential` does.
+    pub async fn present(&self, record: &TxtRecord) -> CallReport {
+        let _one_at_a_time = self.sequential_lock().await;
+        let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
+        let wit = record.to_wit();
+        self.call(Operation::Present, Call::Present(&wit)).await.0
+    }
+
+    /// Removes `record.value` from `record.fqdn`, serialised as [`present`](Self::present) is.
+    pub async fn cleanup(&self, record: &TxtRecord) -> CallReport {
+        let _one_at_a_time = self.sequential_lock().await;
+        let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
+        let wit = record.to_wit();
+        self.call(Operation::Cleanup, Call::Cleanup(&wit)).await.0
+    }
+
+    /// The provider-wide lock when the provider describes itself as `sequential`, else `None`.
+    /// The first call asks `describe` (one more instantiation, once per loaded provider); a
+    /// provider that cannot describe itself is taken as not sequential, and its call reports
+    /// the failure.
+    async fn sequential_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let sequential = *self
+            .inner
+            .sequential
+            .asked
+            .get_or_init(|| async { self.describe().await.is_ok_and(|info| info.sequential) })
+            .await;
+        if !sequential {
+            return None;
+        }
+        Some(Arc::clone(&self.inner.sequential.lock).lock_owned().await)
+    }
+
+    /// Asks the provider to describe itself.
+    pub async fn describe(&self) -> Result<ProviderInfo> {
+        let (report, info) = self.call(Operation::Describe, Call::Describe).await;
+        report.outcome?;
+        info.ok_or_else(|| Error::ProviderTrap {
+            provider: self.name().to_owned(),
+            operation: Operation::Describe,
+            message: "describe returned nothing".into(),
+        })
+    }
+
+    async fn call(
+        &self,
+        operation: Operation,
+        call: Call<'_>,
+    ) -> (CallReport, Option<ProviderInfo>) {
+        let inner = &self.inner;
+        // Waiting for a turn does not count against the call's deadline. The semaphore is never
+        // closed; were it, the call would simply not wait.
+        let _turn = inner.calls.acquire().await.ok();
+        let started = Instant::now();
+        let egress = Arc::new(CallEgress {
+            provider: inner.name.clone(),
+            grant: inner.grant.clone(),
+            limits: inner.limits,
+            client: inner.client.clone(),
+            redactor: inner.redactor.clone(),
+            deadline: started + inner.limits.timeout,
+            audit: Mutex::new(Vec::new()),
+            logs: Mutex::new(Vec::new()),
+        });
+        // Declared before the store, so released after it is dropped.
+        let _slot = if inner.pooled {
+            super::engine::pool_slot().await
+        } else {
+            None
+        };
+        let mut store = new_store(
+            &inner.engine,
+            egress.clone(),
+            ConfigCtx::new(inner.config.clone()),
+        );
+        let run = async {
+            let bindings = inner.pre.instantiate_async(&mut store).await?;
+            Ok::<_, wasmtime::Error>(match call {
+                Call::Describe => Output::Info(
+                    bindings
+                        .acmebox_provider_metadata()
+                        .call_describe(&mut store)
+                        .await?,
+                ),
+                Call::Present(r) => Output::Done(
+                    bindings
+                        .acmebox_provider_dns_provider()
+                        .call_present(&mut store, r)
+                        .await?,
+                ),
+                Call::Cleanup(r) => Output::Done(
+                    bindings
+                        .acmebox_provider_dns_provider()
+                        .call_cleanup(&mut store, r)
+                        .await?,
+                ),
+            })
+        };
+        let result = tokio::time::timeout(inner.limits.timeout, run).await;
+        let provider = inner.name.to_string();
+        let mut info = None;
+        let outcome = match result {
+            Err(_elapsed) => Err(Error::ProviderLimit {
+                provider: provider.clone(),
+                operation,
+                limit: LimitExceeded::Deadline(inner.limits.timeout),
+            }),
+            Ok(Err(trap)) => Err(self.classify_trap(operation, &trap, store.data())),
+            Ok(Ok(Output::Info(i))) => {
+                info = Some(i.into());
+                Ok(())
+            }
+            Ok(Ok(Output::Done(Ok(())))) => Ok(()),
+            Ok(Ok(Output::Done(Err(e)))) => Err(Error::ProviderFailed {
+                provider: provider.clone(),
+                operation,
+                error: ProviderError::from_wit(e, &inner.redactor),
+            }),
+        };
+        store.data_mut().flush_stdio();
+        let mut logs = store.data_mut().log.take();
+        // The store is never reused, after a trap least of all.
+        drop(store);
+        if let Ok(mut host_logs) = egress.logs.lock() {
+            logs.append(&mut host_logs);
+        }
+        let audit = egress
+            .audit
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
+        if let Err(e) = &outcome {
+            tracing::warn!(provider = %provider, %operation, "{e}");
+        }
+        let report = CallReport {
+            provider,
+            operation,
+            outcome,
+            audit,
+            logs,
+            duration: started.elapsed(),
+        };
+        (report, info)
+    }
+
+    fn classify_trap(
+        &self,
+        operation: Operation,
+        err: &wasmtime::Error,
+        state: &StoreState,
+    ) -> Error {
+        let provider = self.inner.name.to_string();
+        if state.limiter.exceeded {
+            return Error::ProviderLimit {
+                provider,
+                operation,
+                limit: LimitExceeded::Memory(self.inner.limits.memory_bytes),
+            };
+        }
+        if matches!(
+            err.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
+            return Error::ProviderLimit {
+                provider,
+                operation,
+                limit: LimitExceeded::Deadline(self.inner.limits.timeout),
+            };
+        }
+        let mut message = match err.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{err:#}"),
+        };
+        if let Some(line) = state.last_stderr_line() {
+            message = format!("{message} (stderr: {line})");
+        }
+        Error::ProviderTrap {
+            provider,
+            operation,
+            message: self.inner.redactor.redact(&message),
+        }
+    }
+}

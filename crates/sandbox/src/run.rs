@@ -1,0 +1,47 @@
+//! What the `acmebox present|cleanup|inspect` commands do, as library functions.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::handler::WasmDns01Handler;
+use crate::host::Sandbox;
+use crate::provider::{ProviderInfo, TxtRecord};
+use crate::report::{CallReport, Operation};
+use crate::{Error, Result};
+use acmebox_challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization};
+
+/// Loads provider `provider` from the config file at `config_path` and runs `operation`
+/// (present or cleanup) for the DNS-01 challenge of `identifier` with `key_authorization`.
+///
+/// A failed call is still a report: its `outcome` holds the error. `Err` means nothing ran
+/// (bad config, unloadable component, invalid identifier).
+pub async fn run_from_config(
+    config_path: &Path,
+    provider: &str,
+    operation: Operation,
+    identifier: &str,
+    key_authorization: &str,
+) -> Result<CallReport> {
+    let config = Config::load(config_path)?;
+    let spec = config.provider_spec(provider)?;
+    let sandbox = Sandbox::new(config.cache_dir())?;
+    let handler = WasmDns01Handler::new(sandbox.load(spec)?);
+    let challenge = Challenge::new(
+        ChallengeType::Dns01,
+        Identifier::parse(identifier)?,
+        KeyAuthorization::parse(key_authorization)?,
+    )?;
+    let record: TxtRecord = handler.record(&challenge)?;
+    match operation {
+        Operation::Present => Ok(handler.provider().present(&record).await),
+        Operation::Cleanup => Ok(handler.provider().cleanup(&record).await),
+        other => Err(Error::Sandbox {
+            reason: format!("{other} is not a record operation; use present or cleanup"),
+        }),
+    }
+}
+
+/// Describes a component and lists its imports, with the cache under `cache_dir`.
+pub async fn inspect(cache_dir: &Path, component: &Path) -> Result<(ProviderInfo, Vec<String>)> {
+    Sandbox::new(cache_dir)?.inspect(component).await
+}

@@ -1,0 +1,129 @@
+//! The per-call store: what one provider call can reach, and nothing more.
+//!
+//! WASI is present but empty: no preopened directories, no environment, no arguments, no
+//! sockets (every address is refused and name lookup is off); stdout and stderr are captured
+//! into the call's log. HTTP goes through [`EgressHooks`].
+
+use std::sync::Arc;
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capabilities::{
+    ConfigCtx, ConfigView, LogCtx, LogSource, LogView, add_config_to_linker, add_log_to_linker,
+};
+use crate::egress_hooks::{CallEgress, EgressHooks};
+use crate::limits::MemoryLimiter;
+use crate::report::LogLevel;
+
+/// The data of one call's `Store`.
+pub(crate) struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: EgressHooks,
+    config: ConfigCtx,
+    pub(crate) log: LogCtx,
+    pub(crate) limiter: MemoryLimiter,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl StoreState {
+    /// Moves captured stdout and stderr into the log, one record per line.
+    pub(crate) fn flush_stdio(&mut self) {
+        for (pipe, source, level) in [
+            (&self.stdout, LogSource::Stdout, LogLevel::Info),
+            (&self.stderr, LogSource::Stderr, LogLevel::Warn),
+        ] {
+            let bytes = pipe.contents();
+            let text = String::from_utf8_lossy(&bytes);
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                self.log.push(level, source, line);
+            }
+        }
+    }
+
+    /// The last non-empty line the guest wrote to stderr (a panic message, usually).
+    pub(crate) fn last_stderr_line(&self) -> Option<String> {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// The linker every provider is instantiated with: WASI (empty), `wasi:http`, `config`, `log`.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    add_config_to_linker(&mut linker, |s: &mut StoreState| ConfigView::new(&s.config))?;
+    add_log_to_linker(&mut linker, |s: &mut StoreState| LogView::new(&mut s.log))?;
+    Ok(linker)
+}
+
+/// A fresh store for one call, with its memory limit and epoch deadline set.
+pub(crate) fn new_store(
+    engine: &Engine,
+    call: Arc<CallEgress>,
+    config: ConfigCtx,
+) -> Store<StoreState> {
+    let limits = call.limits;
+    let stdout = MemoryOutputPipe::new(limits.max_log_bytes);
+    let stderr = MemoryOutputPipe::new(limits.max_log_bytes);
+    let wasi = WasiCtxBuilder::new()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_ip_name_lookup(false)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }))
+        .build();
+    let mut http = WasiHttpCtx::new();
+    http.set_field_size_limit(limits.max_header_bytes.saturating_mul(4));
+    let state = StoreState {
+        wasi,
+        table: ResourceTable::new(),
+        http,
+        hooks: EgressHooks::new(call.clone()),
+        config,
+        log: LogCtx::new(
+            call.provider.clone(),
+            call.redactor.clone(),
+            limits.max_log_bytes,
+        ),
+        limiter: MemoryLimiter::new(limits.memory_bytes),
+        stdout,
+        stderr,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(limits.epoch_ticks());
+    store.epoch_deadline_trap();
+    store
+}
