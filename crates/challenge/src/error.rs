@@ -75,16 +75,8 @@ pub enum Error {
     },
 
     /// A file-system operation failed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done ("create", "rename", ...).
-        action: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
 
     /// A reload hook (run after TLS-ALPN-01 files change) failed.
     #[error("reload hook {command:?} failed: {reason}")]
@@ -130,6 +122,31 @@ pub enum Error {
     Backend(BackendError),
 }
 
+/// A file-system operation that failed: what was being done, to which path, and why. Every
+/// layer's error holds it as its `Io` variant.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {path}: {source}")]
+pub struct IoError {
+    /// What was being done ("create", "rename", ...).
+    pub action: &'static str,
+    /// The path it was done to.
+    pub path: PathBuf,
+    /// The underlying error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl IoError {
+    /// `action` ("create", "rename") failed on `path` with `source`.
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        IoError {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
 /// The two phases of a challenge handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
@@ -151,11 +168,7 @@ impl std::fmt::Display for Phase {
 impl Error {
     /// A file-system error: `action` ("create", "rename") failed on `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        Error::Io(IoError::new(action, path, source))
     }
 
     /// Wraps the error of a handler built on another layer.

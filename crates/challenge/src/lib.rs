@@ -38,7 +38,7 @@ mod kind;
 pub mod names;
 pub mod tls_alpn01;
 
-pub use error::{BackendError, Error, Phase, Result};
+pub use error::{BackendError, Error, IoError, Phase, Result};
 pub use identifier::Identifier;
 pub use jwk::{Jwk, Thumbprint};
 pub use key_authorization::{KeyAuthorization, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token};

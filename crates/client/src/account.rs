@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::issue::acme_error;
 use crate::{Error, Result};
+use acmebox_challenge::IoError;
 use acmebox_challenge::handlers::write_file_atomic;
 
 /// How long one HTTPS request to the ACME server may take, connection included. Bounds a run
@@ -249,7 +250,7 @@ fn read_account_file(path: &Path) -> Result<Option<StoredAccount>> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(Error::io("read", path, err)),
+        Err(err) => return Err(IoError::new("read", path, err).into()),
     };
     let fail = |reason: String| Error::AccountFile {
         path: path.to_owned(),
@@ -269,7 +270,7 @@ fn read_account_file(path: &Path) -> Result<Option<StoredAccount>> {
                 .into(),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
+    let bytes = std::fs::read(path).map_err(|err| IoError::new("read", path, err))?;
     let stored = serde_json::from_slice(&bytes).map_err(|err| {
         fail(format!(
             "it is not an acmebox account file ({err}); move it away to register a new account"
@@ -284,7 +285,7 @@ fn write_account_file(path: &Path, stored: &StoredAccount) -> Result<()> {
             .recursive(true)
             .mode(0o700)
             .create(parent)
-            .map_err(|err| Error::io("create directory", parent, err))?;
+            .map_err(|err| IoError::new("create directory", parent, err))?;
     }
     let json = serde_json::to_vec_pretty(stored).map_err(|err| Error::AccountFile {
         path: path.to_owned(),

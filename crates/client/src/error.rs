@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use acmebox_challenge::IoError;
+
 use acmebox_challenge::ChallengeType;
 
 /// Result alias of this crate.
@@ -106,16 +108,8 @@ pub enum Error {
     },
 
     /// A file-system operation failed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done ("create", "rename", ...).
-        action: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
 
     /// Cleaning up one or more challenges failed. `original` is the error that ended the
     /// issuance, if any: cleanup failures never replace it.
@@ -161,18 +155,6 @@ fn cleanup_message(original: Option<&Error>, failures: &[Error]) -> String {
 }
 
 impl Error {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    }
-
     /// The challenge-layer error inside, if this is one (a handler's failure).
     pub fn challenge_error(&self) -> Option<&acmebox_challenge::Error> {
         match self {

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::output::{split_chain, write_files};
 use super::{Account, IssueEvent, IssueRequest, IssuedCertificate, Presented, SharedHandler};
 use crate::{Error, Result};
+use acmebox_challenge::IoError;
 use acmebox_challenge::tls_alpn01::CertificateKey;
 use acmebox_challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization};
 
@@ -133,7 +134,7 @@ impl Account {
         let paths = tokio::task::spawn_blocking(move || write_files(&out_dir, &written, &key_pem))
             .await
             .map_err(|join| {
-                Error::io(
+                IoError::new(
                     "write the certificate into",
                     &request.out_dir,
                     std::io::Error::other(join.to_string()),

@@ -3,7 +3,8 @@
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Result};
+use crate::Result;
+use acmebox_challenge::IoError;
 use acmebox_challenge::handlers::write_file_atomic;
 
 /// Where an issued certificate was written.
@@ -76,7 +77,7 @@ pub(super) fn write_files(dir: &Path, chain: &SplitChain, key_pem: &str) -> Resu
         .recursive(true)
         .mode(0o755)
         .create(dir)
-        .map_err(|err| Error::io("create directory", dir, err))?;
+        .map_err(|err| IoError::new("create directory", dir, err))?;
     let paths = OutputPaths::in_dir(dir);
     write_file_atomic(&paths.key, key_pem.as_bytes(), 0o600)?;
     write_file_atomic(&paths.cert, chain.leaf.as_bytes(), 0o644)?;

@@ -21,6 +21,7 @@ use wasmtime::component::Component;
 
 use crate::engine::compatibility_key;
 use crate::{Error, Result};
+use acmebox_challenge::IoError;
 
 /// Whether a load found its artifact in the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -43,9 +44,9 @@ pub(crate) struct ComponentCache {
 impl ComponentCache {
     /// Opens (creating it `0700` if needed) the cache directory.
     pub(crate) fn open(dir: &Path) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|e| Error::io("create cache directory", dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| IoError::new("create cache directory", dir, e))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::io("restrict cache directory", dir, e))?;
+            .map_err(|e| IoError::new("restrict cache directory", dir, e))?;
         Ok(ComponentCache {
             dir: dir.to_owned(),
         })
@@ -162,6 +163,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        Error::io("write cache artifact", path, e)
+        Error::from(IoError::new("write cache artifact", path, e))
     })
 }

@@ -32,6 +32,7 @@ use crate::limits::Limits;
 use crate::spec::ProviderSpec;
 pub use crate::spec::{ConfigValue, DEFAULT_TTL, Secret};
 use crate::{Error, Result};
+use acmebox_challenge::IoError;
 
 /// A parsed config file.
 #[derive(Debug, Clone)]
@@ -137,7 +138,8 @@ impl<'de> Deserialize<'de> for RawValue {
 impl Config {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| IoError::new("read config", path, e))?;
         Self::parse(&text, path)
     }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use acmebox_challenge::IoError;
+
 use crate::limits::LimitExceeded;
 use crate::provider::ProviderError;
 use crate::report::Operation;
@@ -110,16 +112,8 @@ pub enum Error {
     },
 
     /// A file-system operation failed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done ("create", "rename", ...).
-        action: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
 
     /// A challenge could not be turned into the record a provider is asked to publish.
     #[error(transparent)]
@@ -132,20 +126,6 @@ pub enum Error {
     /// Finding where a DNS-01 record goes (CNAMEs, zone) failed.
     #[error(transparent)]
     Propagation(#[from] acmebox_propagation::Error),
-}
-
-impl Error {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    }
 }
 
 /// A sandbox error as a handler's error: a challenge error stays itself, anything else becomes

@@ -359,10 +359,10 @@ mod tests {
         assert!(
             matches!(
                 err,
-                Error::Io {
+                Error::Io(crate::IoError {
                     action: "rename into place",
                     ..
-                }
+                })
             ),
             "{err:?}"
         );
