@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! cargo run -p acmebox-examples --example issue_with_provider -- \
-//!     acmebox.toml pdns https://127.0.0.1:14000/dir pebble-ca.pem example.test out/
+//!     acmebox.toml pdns https://127.0.0.1:14000/dir pebble-ca.pem example.test out/ [DNS_SERVER]
 //! ```
+//!
+//! DNS_SERVER (`host:port`) is asked for CNAMEs, zones and, as the one authoritative server,
+//! for the records; by default the system's resolvers and the zone's NS records are used.
 //!
 //! `acmebox.toml` is the operator's config file (see `acmebox::config`): where the provider
 //! component is, what it may reach and its config values.
@@ -22,9 +25,11 @@ use acmebox::sandbox::{Sandbox, WasmDns01Handler};
 #[tokio::main]
 async fn main() -> acmebox::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [config, provider, directory, ca_cert, domain, out_dir] = args.as_slice() else {
+    let (Some([config, provider, directory, ca_cert, domain, out_dir]), dns_server) =
+        (args.first_chunk::<6>(), args.get(6))
+    else {
         eprintln!(
-            "usage: issue_with_provider CONFIG PROVIDER DIRECTORY_URL CA_CERT DOMAIN OUT_DIR"
+            "usage: issue_with_provider CONFIG PROVIDER DIRECTORY_URL CA_CERT DOMAIN OUT_DIR [DNS_SERVER]"
         );
         std::process::exit(2);
     };
@@ -36,7 +41,17 @@ async fn main() -> acmebox::Result<()> {
 
     // Publish where a CA looks (after CNAMEs, in the right zone), and wait until every
     // authoritative server serves the value before asking the CA to validate.
-    let resolver = Resolver::new(PropagationOptions::default())?;
+    let mut options = PropagationOptions::default();
+    if let Some(server) = dns_server {
+        let Ok(server) = server.parse() else {
+            eprintln!("DNS_SERVER must be an address and a port, as in 127.0.0.1:53");
+            std::process::exit(2);
+        };
+        options = options
+            .with_resolvers(vec![server])
+            .with_authoritative_servers(vec![server]);
+    }
+    let resolver = Resolver::new(options)?;
     let handler = WasmDns01Handler::new(provider).with_resolver(resolver.clone());
     let ready = DnsReadyCheck::new(resolver);
 

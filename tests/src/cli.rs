@@ -37,6 +37,15 @@ pub fn lego_exec_bin() -> PathBuf {
     .clone()
 }
 
+/// The program `name` of `examples/`, built with the workspace's tests as [`acmebox_bin`] is.
+pub fn example_bin(name: &str) -> PathBuf {
+    let acmebox = acmebox_bin();
+    let dir = acmebox.parent().expect("the binary is in a directory");
+    let bin = dir.join("examples").join(name);
+    assert!(bin.is_file(), "the example {} was not built", bin.display());
+    bin
+}
+
 fn build_bin(name: &str) -> PathBuf {
     // The test binary lives in <target>/<profile>/deps/.
     let exe = std::env::current_exe().expect("the test binary's path");

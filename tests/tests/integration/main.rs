@@ -6,6 +6,7 @@ mod catalog;
 mod clients;
 mod cloudflare;
 mod conformance;
+mod examples;
 mod issue;
 mod issue_dns;
 mod js_provider;
