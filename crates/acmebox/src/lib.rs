@@ -14,13 +14,10 @@
 //! [`propagation`] finds where a DNS-01 record really goes (CNAMEs, zone) and waits until every
 //! authoritative server of that zone serves it.
 //!
-//! [`sandbox`] runs DNS-01 providers as WebAssembly components. The security model: a
-//! provider sees only the config keys the operator set for it, a log, and outgoing HTTP to the
-//! origins in its allow list, checked by the host on every request (names must resolve to
-//! public addresses; loopback and private addresses only when granted as literals). It has no
-//! files, no environment, no sockets, and runs under per-call limits on memory, wall-clock
-//! time, requests and body sizes. Every request is audited; secret config values are redacted
-//! from logs, errors and reports. [`config`] reads the operator's TOML file.
+//! [`sandbox`] runs DNS-01 providers as WebAssembly components: a provider sees only its own
+//! config keys, a log and HTTP to the origins it is granted, under per-call limits, with every
+//! request audited (its documentation states the security model in full). [`config`] reads the
+//! operator's TOML file.
 //!
 //! ## Getting started
 //!

@@ -122,9 +122,7 @@ impl WasmDns01Handler {
     fn key(record: &TxtRecord) -> (String, String) {
         (record.fqdn.clone(), record.value.clone())
     }
-}
 
-impl WasmDns01Handler {
     /// Files the record, then has the provider publish it ([`ChallengeHandler::setup`]).
     async fn setup_record(&self, challenge: &Challenge) -> Result<()> {
         let key = Self::key(&self.record(challenge)?);
