@@ -38,9 +38,19 @@ pub enum DenialReason {
     },
     /// Resolution returned no address at all (`destination-IP-unroutable`).
     NoAddresses,
+    /// A socket use by a provider whose allow list has no `dns://` entry: it has no sockets at
+    /// all (`access-denied`).
+    NoSocketGrant,
+    /// A socket use no grant allows: binding to a chosen address or port, listening,
+    /// accepting (`access-denied`).
+    SocketUseRefused {
+        /// What was refused and what a provider may do instead.
+        what: &'static str,
+    },
 }
 
-/// A refused request: the URL (redacted, see [`redact_url`](super::redact_url)) and why.
+/// A refused request: the URL (redacted, see [`redact_url`](super::redact_url)), or for a
+/// socket the use and address (`tcp connect 192.0.2.53:53`), and why.
 ///
 /// `Display` writes the operator's message without a provider name;
 /// [`message`](Self::message) names the provider.
@@ -67,7 +77,8 @@ impl Denial {
         Denial { url, reason }
     }
 
-    /// The requested URL, redacted: no query, fragment or user information.
+    /// The requested URL, redacted: no query, fragment or user information; for a socket, the
+    /// use and address.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -117,6 +128,13 @@ impl fmt::Display for Explain<'_> {
             ),
             DenialReason::NoAddresses => {
                 write!(f, "{url}, whose host resolved to no address")
+            }
+            DenialReason::NoSocketGrant => write!(
+                f,
+                "{url}, but it has no socket grant; add `dns://<server address>:<port>` to `allow` to let it reach a DNS server"
+            ),
+            DenialReason::SocketUseRefused { what } => {
+                write!(f, "{url}, which is refused: no grant allows {what}")
             }
         }
     }

@@ -186,6 +186,13 @@ pub struct GrantError {
 }
 
 impl GrantError {
+    pub(super) fn new(entry: &str, reason: String) -> Self {
+        GrantError {
+            entry: entry.to_owned(),
+            reason,
+        }
+    }
+
     /// The entry as written.
     pub fn entry(&self) -> &str {
         &self.entry
@@ -224,7 +231,7 @@ fn parse_entry(entry: &str) -> Result<GrantEntry, String> {
     };
     let Some(scheme) = Scheme::parse(scheme) else {
         return Err(format!(
-            "scheme `{scheme}` cannot be granted; use `https://`, or `http://` to allow plain http"
+            "scheme `{scheme}` cannot be granted; use `https://`, `http://` to allow plain http, or `dns://<address>:<port>` for a DNS server"
         ));
     };
     if rest.contains('@') {

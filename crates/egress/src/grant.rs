@@ -2,25 +2,37 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::socket::{self, DnsServerEntry, SocketUse};
 use super::{
     Denial, DenialReason, GrantEntry, GrantError, Host, Scheme, Target, blocked_reason, redact_url,
     url,
 };
 
-/// A provider's allow list: the requests it may make. Empty means deny everything.
+/// A provider's allow list: the requests it may make, and the DNS servers it may reach over
+/// sockets. Empty means deny everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     entries: Vec<GrantEntry>,
+    dns_servers: Vec<DnsServerEntry>,
 }
 
 impl Grant {
-    /// Parses every entry (see the [module docs](super) for the grammar); the first invalid
-    /// entry is the error.
+    /// Parses every entry (see the [module docs](super) for the grammar): `dns://` entries as
+    /// [`DnsServerEntry`], the others as [`GrantEntry`]. The first invalid entry is the error.
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, GrantError> {
-        entries
-            .iter()
-            .map(|entry| GrantEntry::parse(entry.as_ref()))
-            .collect()
+        let mut grant = Grant::default();
+        for entry in entries {
+            let entry = entry.as_ref();
+            if DnsServerEntry::is_dns_entry(entry) {
+                let server = DnsServerEntry::parse(entry)?;
+                if !grant.dns_servers.contains(&server) {
+                    grant.dns_servers.push(server);
+                }
+            } else {
+                grant.entries.push(GrantEntry::parse(entry)?);
+            }
+        }
+        Ok(grant)
     }
 
     /// The grant that allows nothing.
@@ -28,20 +40,53 @@ impl Grant {
         Grant::default()
     }
 
-    /// The entries, in the order given.
+    /// The HTTP entries, in the order given.
     pub fn entries(&self) -> &[GrantEntry] {
         &self.entries
     }
 
-    /// True when nothing is allowed.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// The `dns://` entries, in the order given, without duplicates.
+    pub fn dns_servers(&self) -> &[DnsServerEntry] {
+        &self.dns_servers
     }
 
-    /// The entries that weaken the sandbox (plain http, refused networks named explicitly),
-    /// for the host to warn about when it loads a configuration.
+    /// True when the grant gives sockets: it has at least one `dns://` entry.
+    pub fn grants_sockets(&self) -> bool {
+        !self.dns_servers.is_empty()
+    }
+
+    /// True when nothing is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.dns_servers.is_empty()
+    }
+
+    /// The HTTP entries that weaken the sandbox (plain http, refused networks named
+    /// explicitly), for the host to warn about when it loads a configuration.
     pub fn dangerous_entries(&self) -> impl Iterator<Item = &GrantEntry> {
         self.entries.iter().filter(|entry| entry.is_dangerous())
+    }
+
+    /// The `dns://` entries that name refused networks (loopback, private ranges).
+    pub fn dangerous_dns_servers(&self) -> impl Iterator<Item = &DnsServerEntry> {
+        self.dns_servers.iter().filter(|entry| entry.is_dangerous())
+    }
+
+    /// Decides on one socket use of a provider (see [`socket`](super::socket) for the rules):
+    /// connect, send and receive only to a granted `dns://` address; bind only to the wildcard
+    /// address with an ephemeral port; never listen or accept. Without a `dns://` entry every
+    /// use is refused.
+    ///
+    /// ```
+    /// use acmebox_egress::{Grant, SocketUse};
+    /// let grant = Grant::parse(&["dns://127.0.0.1:5353"])?;
+    /// assert!(grant.check_socket("127.0.0.1:5353".parse()?, SocketUse::TcpConnect).is_ok());
+    /// assert!(grant.check_socket("127.0.0.1:53".parse()?, SocketUse::TcpConnect).is_err());
+    /// assert!(grant.check_socket("0.0.0.0:0".parse()?, SocketUse::UdpBind).is_ok());
+    /// assert!(grant.check_socket("0.0.0.0:5353".parse()?, SocketUse::UdpBind).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_socket(&self, addr: SocketAddr, socket_use: SocketUse) -> Result<(), Denial> {
+        socket::check_socket(&self.dns_servers, addr, socket_use)
     }
 
     /// Step one: decides on a request URL's scheme, host and port, before resolution.
@@ -156,6 +201,7 @@ impl FromIterator<GrantEntry> for Grant {
     fn from_iter<I: IntoIterator<Item = GrantEntry>>(entries: I) -> Self {
         Grant {
             entries: entries.into_iter().collect(),
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -603,6 +649,35 @@ mod tests {
             .check_resolved(&target, &[])
             .expect_err("the input is refused");
         assert_eq!(denial.reason(), &DenialReason::NoAddresses);
+    }
+
+    #[test]
+    fn dns_entries_are_kept_apart_from_http() {
+        let g = grant(&[
+            "https://api.example.com",
+            "dns://127.0.0.1:25354",
+            "DNS://[::ffff:127.0.0.1]:25354",
+            "dns://192.0.2.53",
+        ]);
+        assert_eq!(g.entries().len(), 1);
+        let servers: Vec<String> = g.dns_servers().iter().map(ToString::to_string).collect();
+        assert_eq!(servers, ["dns://127.0.0.1:25354", "dns://192.0.2.53:53"]);
+        // Loopback and documentation addresses are both refused networks.
+        assert_eq!(g.dangerous_dns_servers().count(), 2);
+        // A dns:// entry grants no HTTP, and an HTTP entry grants no socket.
+        assert!(g.check_url("https://127.0.0.1:25354/").is_err());
+        let http_only = grant(&["https://192.0.2.53"]);
+        assert!(!http_only.grants_sockets());
+        assert!(
+            http_only
+                .check_socket(
+                    "192.0.2.53:443".parse().expect("valid"),
+                    SocketUse::TcpConnect
+                )
+                .is_err()
+        );
+        let err = Grant::parse(&["dns://ns1.example.com"]).unwrap_err();
+        assert_eq!(err.entry(), "dns://ns1.example.com");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! # acmebox-egress
 //!
-//! The egress policy: which HTTP requests a sandboxed provider may make. Plain policy, no
-//! wasmtime and no async runtime, so it can be tested and fuzzed alone.
+//! The egress policy: which HTTP requests a sandboxed provider may make, and which DNS servers
+//! it may reach over sockets ([`socket`]). Plain policy, no wasmtime and no async runtime, so it
+//! can be tested and fuzzed alone.
 //!
 //! A provider's configuration grants it an allow list ([`Grant`]). The sandbox host asks the
 //! grant about every outgoing request a guest makes, in two steps:
@@ -41,6 +42,7 @@
 //!
 //! ```text
 //! entry    = scheme "://" host [ ":" port ]
+//!          / "dns://" ( ipv4 / "[" ipv6 "]" ) [ ":" port ]   ; see the socket module
 //! scheme   = "https" / "http"                       ; case-insensitive
 //! host     = name / "*." name / ipv4 / "[" ipv6 "]" / ipv4 "/" prefix / "[" ipv6 "]" "/" prefix
 //! port     = 1*5DIGIT                               ; 1 to 65535
@@ -96,6 +98,7 @@ mod error;
 mod grant;
 mod headers;
 mod host;
+pub mod socket;
 mod target;
 mod url;
 
@@ -109,5 +112,6 @@ pub use headers::{
     is_forbidden_request_header,
 };
 pub use host::{HostPattern, IpNet};
+pub use socket::{DNS_PORT, DnsServerEntry, SocketUse};
 pub use target::{Host, Target};
 pub use url::redact_url;

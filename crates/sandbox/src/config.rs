@@ -64,6 +64,9 @@ struct RawProvider {
     max_request_body_kib: Option<usize>,
     max_response_body_kib: Option<usize>,
     max_header_kib: Option<usize>,
+    max_connections: Option<u32>,
+    max_socket_kib_sent: Option<usize>,
+    max_socket_kib_received: Option<usize>,
     ttl: Option<u32>,
     #[serde(default)]
     config: BTreeMap<String, RawValue>,
@@ -216,6 +219,15 @@ impl Config {
         if let Some(kib) = raw.max_header_kib {
             limits.max_header_bytes = kib.saturating_mul(1024);
         }
+        if let Some(n) = raw.max_connections {
+            limits.max_connections = n;
+        }
+        if let Some(kib) = raw.max_socket_kib_sent {
+            limits.max_socket_bytes_sent = kib.saturating_mul(1024);
+        }
+        if let Some(kib) = raw.max_socket_kib_received {
+            limits.max_socket_bytes_received = kib.saturating_mul(1024);
+        }
         let mut config = BTreeMap::new();
         for (key, value) in &raw.config {
             let value = match value {
@@ -288,11 +300,14 @@ mod tests {
             [providers.pdns]
             component = "p.wasm"
             sha256 = "ab"
-            allow = ["https://dns.example.com"]
+            allow = ["https://dns.example.com", "dns://192.0.2.53"]
             memory_mib = 32
             timeout_secs = 5
             max_requests = 3
             max_concurrent_calls = 2
+            max_connections = 4
+            max_socket_kib_sent = 8
+            max_socket_kib_received = 16
             ttl = 120
             [providers.pdns.config]
             url = "https://dns.example.com"
@@ -307,6 +322,10 @@ mod tests {
         assert_eq!(spec.limits.timeout, Duration::from_secs(5));
         assert_eq!(spec.limits.max_requests, 3);
         assert_eq!(spec.limits.max_concurrent_calls, 2);
+        assert_eq!(spec.limits.max_connections, 4);
+        assert_eq!(spec.limits.max_socket_bytes_sent, 8 * 1024);
+        assert_eq!(spec.limits.max_socket_bytes_received, 16 * 1024);
+        assert_eq!(spec.allow.len(), 2);
         assert_eq!(spec.ttl, 120);
         assert!(spec.config["token"].is_secret());
         assert!(!format!("{spec:?}").contains("hunter2"));

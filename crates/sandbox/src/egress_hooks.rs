@@ -45,6 +45,8 @@ pub(crate) struct CallEgress {
     pub(crate) deadline: Instant,
     pub(crate) audit: Mutex<Vec<AuditRecord>>,
     pub(crate) logs: Mutex<Vec<LogRecord>>,
+    /// Socket connections and refusals (see [`crate::sockets`]).
+    pub(crate) sockets: crate::sockets::CallSockets,
 }
 
 /// The per-store `wasi:http` hooks.
@@ -352,7 +354,7 @@ impl CallEgress {
         }
     }
 
-    fn host_log(&self, level: LogLevel, message: &str) {
+    pub(crate) fn host_log(&self, level: LogLevel, message: &str) {
         let record = LogRecord::emit(
             &self.provider,
             level,

@@ -7,15 +7,16 @@
 //! HTTP client. [`Sandbox::load`] checks a component
 //! (SHA-256 pin, imports) and prepares it; every call of the resulting [`WasmDnsProvider`] runs
 //! in a fresh store under the provider's [`Limits`], and returns a [`CallReport`] with its
-//! outcome, an audit record per HTTP request and the provider's log.
+//! outcome, an audit record per HTTP request and socket connection, and the provider's log.
 
 //!
 //! The security model: a provider sees only the config keys the operator set for it, a log,
 //! and outgoing HTTP to the origins in its allow list, checked by the host on every request
 //! ([`acmebox_egress`]: names must resolve to public addresses; loopback and private addresses
-//! only when granted as literals). It has no files, no environment, no sockets, and runs under
-//! per-call limits on memory, wall-clock time, requests and body sizes. Every request is
-//! audited; secret config values are redacted from logs, errors and reports. [`config`] reads
+//! only when granted as literals). It has no files, no environment and no sockets, except TCP
+//! to the DNS servers its allow list names as `dns://IP:port` (for RFC 2136 updates; see
+//! [`acmebox_egress::socket`]). It runs under per-call limits on memory, wall-clock time,
+//! requests, connections and bytes. Every request and connection is audited; secret config values are redacted from logs, errors and reports. [`config`] reads
 //! the operator's TOML file.
 #![deny(missing_docs)]
 
@@ -34,6 +35,7 @@ mod provider;
 mod redact;
 mod report;
 mod run;
+mod sockets;
 mod spec;
 mod state;
 
@@ -42,12 +44,16 @@ pub use error::{Error, Result};
 pub use handler::WasmDns01Handler;
 pub use host::Sandbox;
 pub use limits::{
-    DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOG_BYTES,
-    DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_RESPONSE_BODY_BYTES,
-    DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, EPOCH_TICK, LimitExceeded, Limits,
+    DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUESTS,
+    DEFAULT_MAX_RESPONSE_BODY_BYTES, DEFAULT_MAX_SOCKET_BYTES_RECEIVED,
+    DEFAULT_MAX_SOCKET_BYTES_SENT, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, EPOCH_TICK,
+    LimitExceeded, Limits,
 };
 pub use provider::{ConfigKey, ProviderError, ProviderInfo, TxtRecord, WasmDnsProvider};
 pub use redact::REDACTED;
-pub use report::{AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation};
+pub use report::{
+    AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation, SocketRecord,
+};
 pub use run::{inspect, run_from_config};
 pub use spec::ProviderSpec;

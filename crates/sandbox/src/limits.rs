@@ -41,6 +41,21 @@ pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
 /// challenges at once become steady work instead of a storm of retries (4).
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 4;
 
+/// TCP connections one call may open to its granted DNS servers (`dns://` entries): a lookup
+/// of the zone and one update need two or three; the limit stops a provider from using the
+/// host to flood a server with connections (16).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Bytes one call may send over sockets, all connections together: a DNS update with its TSIG
+/// signature is a few hundred bytes, so this bounds what a provider can push at a granted
+/// server (64 KiB).
+pub const DEFAULT_MAX_SOCKET_BYTES_SENT: usize = 64 * 1024;
+
+/// Bytes one call may receive over sockets, all connections together: answers to a zone lookup
+/// and an update are small; a hostile or broken server cannot stream data into the host for
+/// the whole deadline (1 MiB).
+pub const DEFAULT_MAX_SOCKET_BYTES_RECEIVED: usize = 1024 * 1024;
+
 /// How often the epoch ticker advances the engine's epoch; deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -64,6 +79,12 @@ pub struct Limits {
     pub max_log_bytes: usize,
     /// See [`DEFAULT_MAX_CONCURRENT_CALLS`]; at least 1.
     pub max_concurrent_calls: usize,
+    /// See [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: u32,
+    /// See [`DEFAULT_MAX_SOCKET_BYTES_SENT`].
+    pub max_socket_bytes_sent: usize,
+    /// See [`DEFAULT_MAX_SOCKET_BYTES_RECEIVED`].
+    pub max_socket_bytes_received: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +98,9 @@ impl Default for Limits {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_socket_bytes_sent: DEFAULT_MAX_SOCKET_BYTES_SENT,
+            max_socket_bytes_received: DEFAULT_MAX_SOCKET_BYTES_RECEIVED,
         }
     }
 }

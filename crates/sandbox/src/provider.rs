@@ -13,6 +13,7 @@ use crate::egress_hooks::CallEgress;
 use crate::limits::{LimitExceeded, Limits};
 use crate::redact::Redactor;
 use crate::report::{CallReport, Operation};
+use crate::sockets::CallSockets;
 use crate::spec::ConfigValue;
 use crate::state::{StoreState, new_store};
 use crate::{Error, Result};
@@ -366,6 +367,7 @@ impl WasmDnsProvider {
             deadline: started + inner.limits.timeout,
             audit: Mutex::new(Vec::new()),
             logs: Mutex::new(Vec::new()),
+            sockets: CallSockets::default(),
         });
         // Declared before the store, so released after it is dropped.
         let _slot = if inner.pooled {
@@ -426,6 +428,7 @@ impl WasmDnsProvider {
         let mut logs = store.data_mut().log.take();
         // The store is never reused, after a trap least of all.
         drop(store);
+        let sockets = egress.take_socket_records();
         if let Ok(mut host_logs) = egress.logs.lock() {
             logs.append(&mut host_logs);
         }
@@ -442,6 +445,7 @@ impl WasmDnsProvider {
             operation,
             outcome,
             audit,
+            sockets,
             logs,
             duration: started.elapsed(),
         };

@@ -1,5 +1,7 @@
-//! What one provider call did: its outcome, every HTTP request it made, and its log.
+//! What one provider call did: its outcome, every HTTP request and socket connection it made,
+//! and its log.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
@@ -117,6 +119,9 @@ impl CallReport {
         for record in &self.audit {
             writeln!(out, "{prefix}  http {record}")?;
         }
+        for record in &self.sockets {
+            writeln!(out, "{prefix}  socket {record}")?;
+        }
         for log in &self.logs {
             writeln!(
                 out,
@@ -154,6 +159,73 @@ impl AuditRecord {
     }
 }
 
+/// One socket use, as the audit log records it: a connection to a granted DNS server (with the
+/// bytes it carried), or a refused bind, connect, listen or accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketRecord {
+    /// The provider's name.
+    pub provider: String,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// What was asked: `tcp connect`, `tcp bind`, `tcp listen`, ...
+    pub operation: String,
+    /// The address asked for (the remote address; the local one for a bind).
+    pub addr: SocketAddr,
+    /// Allowed or denied.
+    pub decision: Decision,
+    /// Why it was denied, or why an allowed connection failed or was cut; `None` otherwise.
+    pub reason: Option<String>,
+    /// Bytes the provider sent over the connection.
+    pub bytes_sent: u64,
+    /// Bytes the provider received over the connection.
+    pub bytes_received: u64,
+    /// From the connect to the last use of the connection, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// One line: `tcp connect 127.0.0.1:53 allowed sent 180 B, received 120 B, 2 ms`, with the
+/// reason in parentheses when there is one.
+impl std::fmt::Display for SocketRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let decision = match self.decision {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        };
+        write!(
+            f,
+            "{} {} {decision} sent {} B, received {} B, {} ms",
+            self.operation, self.addr, self.bytes_sent, self.bytes_received, self.duration_ms
+        )?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        Ok(())
+    }
+}
+
+impl SocketRecord {
+    /// Emits the record as a `tracing` event (target `acmebox::audit`).
+    pub(crate) fn trace(&self) {
+        let decision = match self.decision {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        };
+        tracing::info!(
+            target: "acmebox::audit",
+            provider = %self.provider,
+            protocol = %self.protocol,
+            operation = %self.operation,
+            addr = %self.addr,
+            decision,
+            reason = self.reason.as_deref().unwrap_or(""),
+            bytes_sent = self.bytes_sent,
+            bytes_received = self.bytes_received,
+            duration_ms = self.duration_ms,
+            "socket"
+        );
+    }
+}
+
 /// The report of one provider call. Serialises for `--json`; the error becomes its message.
 #[derive(Debug, Serialize)]
 pub struct CallReport {
@@ -166,6 +238,8 @@ pub struct CallReport {
     pub outcome: crate::Result<()>,
     /// Every HTTP request the call made or tried.
     pub audit: Vec<AuditRecord>,
+    /// Every socket connection the call made, and every socket use it was refused.
+    pub sockets: Vec<SocketRecord>,
     /// Everything the call logged, stdout and stderr included, secrets redacted.
     pub logs: Vec<LogRecord>,
     /// Wall-clock time of the call.

@@ -1,8 +1,9 @@
 //! The per-call store: what one provider call can reach, and nothing more.
 //!
 //! WASI is present but empty: no preopened directories, no environment, no arguments, no
-//! sockets (every address is refused and name lookup is off); stdout and stderr are captured
-//! into the call's log. HTTP goes through [`EgressHooks`].
+//! sockets (every address is refused and name lookup is off) unless the grant names a DNS
+//! server (see [`crate::sockets`]); stdout and stderr are captured into the call's log. HTTP
+//! goes through [`EgressHooks`].
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub(crate) struct StoreState {
     table: ResourceTable,
     http: WasiHttpCtx,
     hooks: EgressHooks,
+    call: Arc<CallEgress>,
     config: ConfigCtx,
     pub(crate) log: LogCtx,
     pub(crate) limiter: MemoryLimiter,
@@ -52,6 +54,11 @@ impl WasiHttpView for StoreState {
 }
 
 impl StoreState {
+    /// What this call's requests and sockets share.
+    pub(crate) fn call(&self) -> &Arc<CallEgress> {
+        &self.call
+    }
+
     /// Moves captured stdout and stderr into the log, one record per line.
     pub(crate) fn flush_stdio(&mut self) {
         for (pipe, source, level) in [
@@ -77,11 +84,13 @@ impl StoreState {
     }
 }
 
-/// The linker every provider is instantiated with: WASI (empty), `wasi:http`, `config`, `log`.
+/// The linker every provider is instantiated with: WASI (empty; TCP metered), `wasi:http`,
+/// `config`, `log`.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::sockets::add_metering_to_linker(&mut linker)?;
     add_config_to_linker(&mut linker, |s: &mut StoreState| ConfigView::new(&s.config))?;
     add_log_to_linker(&mut linker, |s: &mut StoreState| LogView::new(&mut s.log))?;
     Ok(linker)
@@ -100,9 +109,9 @@ pub(crate) fn new_store(
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .allow_ip_name_lookup(false)
-        .allow_tcp(false)
+        .allow_tcp(call.grant.grants_sockets())
         .allow_udp(false)
-        .socket_addr_check(|_, _| Box::pin(async { false }))
+        .socket_addr_check(crate::sockets::addr_check(call.clone()))
         .build();
     let mut http = WasiHttpCtx::new();
     http.set_field_size_limit(limits.max_header_bytes.saturating_mul(4));
@@ -111,6 +120,7 @@ pub(crate) fn new_store(
         table: ResourceTable::new(),
         http,
         hooks: EgressHooks::new(call.clone()),
+        call: call.clone(),
         config,
         log: LogCtx::new(
             call.provider.clone(),

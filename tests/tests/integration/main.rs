@@ -16,3 +16,4 @@ mod propagation;
 mod python_provider;
 mod sandbox;
 mod servers_smoke;
+mod sockets;

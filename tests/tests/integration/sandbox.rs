@@ -16,7 +16,7 @@ use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::{SlowServer, TestServer};
 use acmebox_tests::support::join_all;
 
-fn record() -> TxtRecord {
+pub(crate) fn record() -> TxtRecord {
     TxtRecord {
         domain: "example.com".into(),
         fqdn: "_acme-challenge.example.com.".into(),
@@ -26,12 +26,12 @@ fn record() -> TxtRecord {
     }
 }
 
-fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
+pub(crate) fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     Ok((Sandbox::new(&dir.path().join("cache"))?, dir))
 }
 
-fn spec(
+pub(crate) fn spec(
     name: &str,
     component: PathBuf,
     allow: &[String],
@@ -46,12 +46,12 @@ fn spec(
     spec
 }
 
-fn plain(v: impl Into<String>) -> ConfigValue {
+pub(crate) fn plain(v: impl Into<String>) -> ConfigValue {
     ConfigValue::Plain(v.into())
 }
 
 /// Loads fixture-good granted the test server, presents, and checks it reached the server.
-async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
+pub(crate) async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
     let server = TestServer::start(200, "{}").await?;
     let good = sandbox.load(spec(
         "good",
@@ -72,7 +72,7 @@ async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn error_text(report: &CallReport) -> String {
+pub(crate) fn error_text(report: &CallReport) -> String {
     report
         .error()
         .map(ToString::to_string)
