@@ -1,4 +1,5 @@
-//! PowerDNS and Pebble for tests, started once per test process through `scripts/servers.sh`.
+//! PowerDNS, BIND, Knot DNS and two Pebbles for tests, started once per test process through
+//! `scripts/servers.sh`.
 //!
 //! When `scripts/test.sh` runs the suite it starts the servers first and exports their
 //! settings (`ACMEBOX_PDNS_API_URL`, ...); the helpers here then only read them. A test run
@@ -35,9 +36,48 @@ pub struct Servers {
     pub pebble_tls_port: u16,
     /// The zones PowerDNS serves (`example.test.`, `delegated.test.`).
     pub zones: Vec<String>,
+    /// BIND 9's DNS listener, `127.0.0.1:PORT` (udp and tcp), taking RFC 2136 updates.
+    ///
+    /// BIND and Knot accept updates of TXT records only, and only at `_acme-challenge.ZONE` and
+    /// `_acme-challenge.LABEL.ZONE` for LABEL in `conformance`, `wrongkey`, `bench`, `a` to `h`
+    /// and `x` (the list is `acme_labels` in `scripts/servers.sh`): anything else is refused.
+    pub bind_dns: String,
+    /// The zone BIND serves (`bind.test.`): SOA, NS, and A records for the apex and every name
+    /// below it pointing at loopback. Fresh at every start.
+    pub bind_zone: String,
+    /// The name of the hmac-sha256 TSIG key BIND grants the TXT updates to (`acmebox-bind.`).
+    pub bind_tsig_name: String,
+    /// Its secret, base64 (a fixed test-only key).
+    pub bind_tsig_secret: String,
+    /// The name of an hmac-sha1 TSIG key granted the same updates (`acmebox-bind-sha1.`).
+    pub bind_tsig_sha1_name: String,
+    /// Its secret, base64.
+    pub bind_tsig_sha1_secret: String,
+    /// The name of an hmac-sha256 TSIG key BIND knows but grants nothing
+    /// (`acmebox-bind-other.`): its updates are answered REFUSED.
+    pub bind_tsig_other_name: String,
+    /// Its secret, base64.
+    pub bind_tsig_other_secret: String,
+    /// Knot DNS's listener, `127.0.0.1:PORT` (udp and tcp), taking RFC 2136 updates (the same
+    /// names as BIND). Knot answers an update its ACL denies with NOTAUTH and TSIG error BADKEY,
+    /// not REFUSED.
+    pub knot_dns: String,
+    /// The zone Knot serves (`knot.test.`), the same records as [`Servers::bind_zone`].
+    pub knot_zone: String,
+    /// The name of the hmac-sha256 TSIG key Knot grants the TXT updates to (`acmebox-knot.`).
+    pub knot_tsig_name: String,
+    /// Its secret, base64 (a fixed test-only key).
+    pub knot_tsig_secret: String,
+    /// The ACME directory URL of the second Pebble, which resolves every name through BIND
+    /// (same listener CA, HTTP-01 and TLS-ALPN-01 ports as the first).
+    pub pebble_bind_directory: String,
+    /// The second Pebble's management URL.
+    pub pebble_bind_mgmt: String,
+    /// The file holding the second Pebble's issuing root, saved at its start.
+    pub pebble_bind_root: String,
 }
 
-/// PowerDNS and Pebble, started on first use. Panics with the start script's output if they
+/// The test servers, started on first use. Panics with the start script's output if they
 /// cannot start: a test that needs a server must fail, never skip.
 pub fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();
@@ -107,5 +147,20 @@ fn start() -> anyhow::Result<Servers> {
         pebble_http_port: port("ACMEBOX_PEBBLE_HTTP_PORT")?,
         pebble_tls_port: port("ACMEBOX_PEBBLE_TLS_PORT")?,
         zones: vec!["example.test.".into(), "delegated.test.".into()],
+        bind_dns: var("ACMEBOX_BIND_DNS")?,
+        bind_zone: var("ACMEBOX_BIND_ZONE")?,
+        bind_tsig_name: var("ACMEBOX_BIND_TSIG_NAME")?,
+        bind_tsig_secret: var("ACMEBOX_BIND_TSIG_SECRET")?,
+        bind_tsig_sha1_name: var("ACMEBOX_BIND_TSIG_SHA1_NAME")?,
+        bind_tsig_sha1_secret: var("ACMEBOX_BIND_TSIG_SHA1_SECRET")?,
+        bind_tsig_other_name: var("ACMEBOX_BIND_TSIG_OTHER_NAME")?,
+        bind_tsig_other_secret: var("ACMEBOX_BIND_TSIG_OTHER_SECRET")?,
+        knot_dns: var("ACMEBOX_KNOT_DNS")?,
+        knot_zone: var("ACMEBOX_KNOT_ZONE")?,
+        knot_tsig_name: var("ACMEBOX_KNOT_TSIG_NAME")?,
+        knot_tsig_secret: var("ACMEBOX_KNOT_TSIG_SECRET")?,
+        pebble_bind_directory: var("ACMEBOX_PEBBLE_BIND_DIRECTORY")?,
+        pebble_bind_mgmt: var("ACMEBOX_PEBBLE_BIND_MGMT")?,
+        pebble_bind_root: var("ACMEBOX_PEBBLE_BIND_ROOT")?,
     })
 }

@@ -242,16 +242,25 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     })
 }
 
-/// One line per HTTP request the provider made or tried, oldest first.
+/// One line per HTTP request and socket connection the provider made or tried, oldest first.
 fn print_audit(dns: &WasmDns01Handler) {
     let reports = dns.take_reports();
     let provider = dns.provider().name();
-    if reports.iter().all(|report| report.audit.is_empty()) {
-        eprintln!("acmebox: audit: provider `{provider}` made no HTTP request");
+    if reports
+        .iter()
+        .all(|report| report.audit.is_empty() && report.sockets.is_empty())
+    {
+        eprintln!("acmebox: audit: provider `{provider}` made no HTTP request and no connection");
         return;
     }
     for report in &reports {
         for record in &report.audit {
+            eprintln!(
+                "acmebox: audit: {} {} {record}",
+                record.provider, report.operation
+            );
+        }
+        for record in &report.sockets {
             eprintln!(
                 "acmebox: audit: {} {} {record}",
                 record.provider, report.operation

@@ -259,6 +259,7 @@ fn report_response(report: &CallReport) -> Response<Full<Bytes>> {
         "ok": report.is_ok(),
         "error": report.error().map(ToString::to_string),
         "requests": report.audit.len(),
+        "connections": report.sockets.len(),
         "duration_ms": report.duration.as_millis(),
     });
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
