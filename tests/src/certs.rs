@@ -11,7 +11,13 @@ use crate::servers::servers;
 /// Checks the issued files: exactly `names` as SANs, a chain to the running Pebble's root
 /// (fetched now: Pebble makes a new root at every start), key.pem mode 0600.
 pub fn check_certificate(paths: &OutputPaths, names: &[&str]) {
-    check_chain(&paths.cert, &paths.chain, names);
+    check_certificate_issued_by(paths, names, &servers().pebble_mgmt);
+}
+
+/// [`check_certificate`] for a certificate from the Pebble whose management URL is
+/// `pebble_mgmt` (the second Pebble, which validates against BIND).
+pub fn check_certificate_issued_by(paths: &OutputPaths, names: &[&str], pebble_mgmt: &str) {
+    check_chain_issued_by(&paths.cert, &paths.chain, names, pebble_mgmt);
     let fullchain = std::fs::read_to_string(&paths.fullchain).expect("fullchain.pem");
     let cert = std::fs::read_to_string(&paths.cert).expect("cert.pem");
     let chain = std::fs::read_to_string(&paths.chain).expect("chain.pem");
@@ -29,6 +35,11 @@ pub fn check_certificate(paths: &OutputPaths, names: &[&str]) {
 /// Checks that the first certificate in `cert` names exactly `names` and chains through the
 /// certificates in `chain` to the running Pebble's root.
 pub fn check_chain(cert: &Path, chain: &Path, names: &[&str]) {
+    check_chain_issued_by(cert, chain, names, &servers().pebble_mgmt);
+}
+
+/// [`check_chain`] against the root of the Pebble whose management URL is `pebble_mgmt`.
+pub fn check_chain_issued_by(cert: &Path, chain: &Path, names: &[&str], pebble_mgmt: &str) {
     let s = servers();
     let pem = std::fs::read(cert).expect("the certificate file is readable");
     let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("the certificate file is PEM");
@@ -55,7 +66,7 @@ pub fn check_chain(cert: &Path, chain: &Path, names: &[&str]) {
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert, "-o"])
         .arg(&root)
-        .arg(format!("{}/roots/0", s.pebble_mgmt))
+        .arg(format!("{pebble_mgmt}/roots/0"))
         .output()
         .expect("running curl");
     assert!(
@@ -102,10 +113,16 @@ fn mode(path: &Path) -> u32 {
 /// Runs a prepared `acmebox issue` command (two minutes at most) that writes into `out_dir`:
 /// asserts it succeeded and printed the full chain's path on stdout, checks the certificate
 /// for exactly `names` with [`check_certificate`], and returns what it wrote on stderr.
-pub async fn run_issue(
+pub async fn run_issue(command: tokio::process::Command, out_dir: &Path, names: &[&str]) -> String {
+    run_issue_with(command, out_dir, names, &servers().pebble_mgmt).await
+}
+
+/// [`run_issue`] against the Pebble whose management URL is `pebble_mgmt`.
+pub async fn run_issue_with(
     mut command: tokio::process::Command,
     out_dir: &Path,
     names: &[&str],
+    pebble_mgmt: &str,
 ) -> String {
     let out = command
         .stdin(std::process::Stdio::null())
@@ -122,6 +139,6 @@ pub async fn run_issue(
         String::from_utf8_lossy(&out.stdout).trim(),
         paths.fullchain.display().to_string()
     );
-    check_certificate(&paths, names);
+    check_certificate_issued_by(&paths, names, pebble_mgmt);
     stderr
 }

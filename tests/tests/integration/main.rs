@@ -14,6 +14,7 @@ mod layers;
 mod powerdns;
 mod propagation;
 mod python_provider;
+mod rfc2136;
 mod sandbox;
 mod servers_smoke;
 mod sockets;
