@@ -12,7 +12,7 @@ use crate::capabilities::ConfigCtx;
 use crate::egress_hooks::CallEgress;
 use crate::limits::{LimitExceeded, Limits};
 use crate::redact::Redactor;
-use crate::report::{CallReport, Operation};
+use crate::report::{CallReport, LogLevel, Operation};
 use crate::sockets::CallSockets;
 use crate::spec::ConfigValue;
 use crate::state::{StoreState, new_store};
@@ -429,6 +429,16 @@ impl WasmDnsProvider {
         // The store is never reused, after a trap least of all.
         drop(store);
         let sockets = egress.take_socket_records();
+        let unrecorded = egress.refusals_not_recorded();
+        if unrecorded > 0 {
+            egress.host_log(
+                LogLevel::Warn,
+                &format!(
+                    "{unrecorded} more socket uses were refused than the {} recorded",
+                    crate::sockets::MAX_REFUSED_RECORDS
+                ),
+            );
+        }
         if let Ok(mut host_logs) = egress.logs.lock() {
             logs.append(&mut host_logs);
         }

@@ -2,24 +2,28 @@
 //! [`acmebox_egress::socket`]).
 //!
 //! A provider without such a grant has no sockets at all: TCP and UDP are off in its WASI
-//! context and every address is refused. With one, TCP is on, and:
+//! context and every address is refused. With one, TCP and UDP are on, and:
 //!
 //! - **The address check.** wasmtime-wasi asks [`CallEgress::check_socket`] before every bind,
-//!   connect, listen and accept; the grant decides ([`Grant::check_socket`]). A refused use
-//!   fails in the guest with `access-denied` before anything is sent, and is recorded.
-//! - **Limits.** Connections per call ([`Limits::max_connections`]) are counted at the check;
-//!   bytes sent and received per call ([`Limits::max_socket_bytes_sent`],
-//!   [`Limits::max_socket_bytes_received`]) are counted by wrappers around the connection's
-//!   streams, installed by shadowing `tcp-socket.finish-connect` in the linker. The call's
-//!   deadline covers socket I/O like any other host I/O.
-//! - **Audit.** Every connection, allowed or refused, becomes a [`SocketRecord`]: provider,
-//!   protocol, address, decision, bytes each way, duration.
-//!
-//! UDP stays off even with a grant: a datagram stream cannot be metered the way a TCP stream
-//! can in this host, and DNS updates go over TCP everywhere (RFC 7766).
+//!   connect, listen and accept, before every datagram sent and for every datagram received;
+//!   the grant decides ([`Grant::check_socket`]). A refused use fails in the guest with
+//!   `access-denied` before anything is sent, and is recorded; a datagram from an address
+//!   outside the grant is dropped before the guest sees it.
+//! - **Limits.** Sockets per call ([`Limits::max_connections`]: TCP connects and UDP binds)
+//!   are counted at the check. Bytes sent and received per call
+//!   ([`Limits::max_socket_bytes_sent`], [`Limits::max_socket_bytes_received`]) are counted by
+//!   wrappers around a TCP connection's streams, installed by shadowing
+//!   `tcp-socket.finish-connect`, and for UDP by shadowing `outgoing-datagram-stream.send`
+//!   (each datagram is counted at its address check, so one over the limit is never sent) and
+//!   `incoming-datagram-stream.receive`. The call's deadline covers socket I/O like any other
+//!   host I/O.
+//! - **Audit.** Every TCP connection and every UDP peer, allowed or refused, becomes a
+//!   [`SocketRecord`]: provider, protocol, address, decision, bytes each way, duration. After
+//!   [`MAX_REFUSED_RECORDS`] refusals in one call, further ones are counted, not kept.
 //!
 //! [`Grant::check_socket`]: acmebox_egress::Grant::check_socket
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +35,10 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
+use wasmtime_wasi::p2::bindings::sockets::udp::{
+    HostIncomingDatagramStream, HostOutgoingDatagramStream, IncomingDatagram,
+    IncomingDatagramStream, OutgoingDatagram, OutgoingDatagramStream,
+};
 use wasmtime_wasi::p2::{
     DynInputStream, DynOutputStream, InputStream, OutputStream, Pollable, StreamError,
     StreamResult, TcpSocket,
@@ -45,6 +53,13 @@ use crate::state::StoreState;
 /// wasmtime-wasi ships; guests importing older 0.2 versions are matched to it).
 const WASI_TCP: &str = "wasi:sockets/tcp@0.2.12";
 
+/// The `wasi:sockets/udp` instance name, as [`WASI_TCP`].
+const WASI_UDP: &str = "wasi:sockets/udp@0.2.12";
+
+/// Refusals kept as records per call; a provider looping on refused addresses is counted past
+/// this, not remembered.
+pub(crate) const MAX_REFUSED_RECORDS: usize = 64;
+
 /// The sockets of one call: counters and the connections made or refused.
 #[derive(Debug, Default)]
 pub(crate) struct CallSockets {
@@ -53,11 +68,17 @@ pub(crate) struct CallSockets {
     received: AtomicU64,
     connections: Mutex<Vec<Arc<Connection>>>,
     refused: Mutex<Vec<SocketRecord>>,
+    refused_uncounted: AtomicU64,
+    /// The sizes of the datagrams a `send` in progress is about to send, in order; `None`
+    /// outside a send (a UDP connect is checked without one).
+    udp_sending: Mutex<Option<VecDeque<usize>>>,
 }
 
-/// One TCP connection a call made: counted by its streams, recorded at the end of the call.
+/// One TCP connection, or the UDP datagrams exchanged with one address, in a call: counted as
+/// data passes, recorded at the end of the call.
 #[derive(Debug)]
 pub(crate) struct Connection {
+    operation: SocketUse,
     addr: SocketAddr,
     started: Instant,
     sent: AtomicU64,
@@ -68,8 +89,9 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(operation: SocketUse, addr: SocketAddr) -> Self {
         Connection {
+            operation,
             addr,
             started: Instant::now(),
             sent: AtomicU64::new(0),
@@ -111,8 +133,10 @@ impl CallEgress {
             self.refuse_socket(socket_use, addr, denial.message(&self.provider));
             return false;
         }
-        if socket_use != SocketUse::TcpConnect {
-            return true;
+        match socket_use {
+            SocketUse::TcpConnect | SocketUse::UdpBind => {}
+            SocketUse::UdpSend => return self.count_datagram(addr),
+            _ => return true,
         }
         let connects = self.sockets.connects.fetch_add(1, Ordering::Relaxed) + 1;
         if connects > self.limits.max_connections {
@@ -124,13 +148,68 @@ impl CallEgress {
             self.refuse_socket(socket_use, addr, reason);
             return false;
         }
-        if let Ok(mut connections) = self.sockets.connections.lock() {
-            connections.push(Arc::new(Connection::new(addr)));
+        if socket_use == SocketUse::TcpConnect
+            && let Ok(mut connections) = self.sockets.connections.lock()
+        {
+            connections.push(Arc::new(Connection::new(socket_use, addr)));
         }
         true
     }
 
+    /// The datagram about to go to `addr` inside a `send`: counted against the byte limit
+    /// before it is sent. Outside a send (a UDP connect) there is nothing to count.
+    fn count_datagram(&self, addr: SocketAddr) -> bool {
+        let size = match self.sockets.udp_sending.lock() {
+            Ok(mut sending) => match sending.as_mut() {
+                None => return true,
+                Some(sizes) => sizes.pop_front(),
+            },
+            Err(_) => None,
+        };
+        let Some(size) = size else {
+            // More datagrams checked than the send holds: nothing unmetered goes out.
+            return false;
+        };
+        let flow = self.udp_flow(addr);
+        flow.end();
+        self.count_sent(&flow, size)
+    }
+
+    /// The record of the datagrams exchanged with `addr`, made on first use.
+    fn udp_flow(&self, addr: SocketAddr) -> Arc<Connection> {
+        let mut connections = self
+            .sockets
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(flow) = connections
+            .iter()
+            .find(|c| c.operation == SocketUse::UdpSend && c.addr == addr)
+        {
+            return flow.clone();
+        }
+        let flow = Arc::new(Connection::new(SocketUse::UdpSend, addr));
+        connections.push(flow.clone());
+        flow
+    }
+
     fn refuse_socket(&self, socket_use: SocketUse, addr: SocketAddr, reason: String) {
+        if socket_use == SocketUse::UdpReceive {
+            // A datagram from elsewhere, dropped by wasmtime-wasi: anyone can send those, so
+            // they are not the provider's doing and not worth a line each.
+            return;
+        }
+        let full = self
+            .sockets
+            .refused
+            .lock()
+            .map_or(true, |r| r.len() >= MAX_REFUSED_RECORDS);
+        if full {
+            self.sockets
+                .refused_uncounted
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         self.host_log(LogLevel::Warn, &reason);
         let record = SocketRecord {
             provider: self.provider.to_string(),
@@ -155,8 +234,17 @@ impl CallEgress {
         let connections = self.sockets.connections.lock().ok()?;
         connections
             .iter()
-            .find(|c| !c.attached.load(Ordering::Relaxed) && addr.is_none_or(|addr| c.addr == addr))
+            .find(|c| {
+                c.operation == SocketUse::TcpConnect
+                    && !c.attached.load(Ordering::Relaxed)
+                    && addr.is_none_or(|addr| c.addr == addr)
+            })
             .cloned()
+    }
+
+    /// Refusals past [`MAX_REFUSED_RECORDS`] in this call, counted but not recorded.
+    pub(crate) fn refusals_not_recorded(&self) -> u64 {
+        self.sockets.refused_uncounted.load(Ordering::Relaxed)
     }
 
     /// Every socket record of the call, refused ones first, then connections in order.
@@ -183,8 +271,8 @@ impl CallEgress {
             let failure = connection.failure.lock().ok().and_then(|f| f.clone());
             let record = SocketRecord {
                 provider: self.provider.to_string(),
-                protocol: "tcp".to_owned(),
-                operation: SocketUse::TcpConnect.as_str().to_owned(),
+                protocol: connection.operation.protocol().to_owned(),
+                operation: connection.operation.as_str().to_owned(),
                 addr: connection.addr,
                 decision: Decision::Allowed,
                 reason: failure,
@@ -267,15 +355,70 @@ pub(crate) fn addr_check(
     }
 }
 
-/// Replaces `tcp-socket.finish-connect` in `linker` with one that wraps the new connection's
-/// streams in counters (see the module docs). The linker must already hold the WASI imports.
+/// Replaces `tcp-socket.finish-connect`, `outgoing-datagram-stream.send` and
+/// `incoming-datagram-stream.receive` in `linker` with ones that count what passes (see the
+/// module docs). The linker must already hold the WASI imports.
 pub(crate) fn add_metering_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let result = linker
-        .instance(WASI_TCP)?
-        .func_wrap("[method]tcp-socket.finish-connect", finish_connect);
+    let result = add_metering(linker);
     linker.allow_shadowing(false);
     result
+}
+
+fn add_metering(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker
+        .instance(WASI_TCP)?
+        .func_wrap("[method]tcp-socket.finish-connect", finish_connect)?;
+    let mut udp = linker.instance(WASI_UDP)?;
+    udp.func_wrap("[method]outgoing-datagram-stream.send", send_datagrams)?;
+    udp.func_wrap(
+        "[method]incoming-datagram-stream.receive",
+        receive_datagrams,
+    )
+}
+
+fn send_datagrams(
+    mut store: StoreContextMut<'_, StoreState>,
+    (this, datagrams): (Resource<OutgoingDatagramStream>, Vec<OutgoingDatagram>),
+) -> wasmtime::Result<(Result<u64, ErrorCode>,)> {
+    let state = store.data_mut();
+    let call = state.call().clone();
+    let sizes = datagrams.iter().map(|d| d.data.len()).collect();
+    set_sending(&call, Some(sizes));
+    let result = HostOutgoingDatagramStream::send(&mut state.sockets(), this, datagrams);
+    set_sending(&call, None);
+    match result {
+        Ok(count) => Ok((Ok(count),)),
+        Err(err) => Ok((Err(err.downcast()?),)),
+    }
+}
+
+fn set_sending(call: &CallEgress, sizes: Option<VecDeque<usize>>) {
+    if let Ok(mut sending) = call.sockets.udp_sending.lock() {
+        *sending = sizes;
+    }
+}
+
+fn receive_datagrams(
+    mut store: StoreContextMut<'_, StoreState>,
+    (this, max_results): (Resource<IncomingDatagramStream>, u64),
+) -> wasmtime::Result<(Result<Vec<IncomingDatagram>, ErrorCode>,)> {
+    let state = store.data_mut();
+    let call = state.call().clone();
+    let datagrams =
+        match HostIncomingDatagramStream::receive(&mut state.sockets(), this, max_results) {
+            Ok(datagrams) => datagrams,
+            Err(err) => return Ok((Err(err.downcast()?),)),
+        };
+    for datagram in &datagrams {
+        let flow = call.udp_flow(SocketAddr::from(datagram.remote_address));
+        flow.end();
+        if !call.count_received(&flow, datagram.data.len()) {
+            // Past the limit: what came in is dropped, and the provider is told why.
+            return Ok((Err(ErrorCode::AccessDenied),));
+        }
+    }
+    Ok((Ok(datagrams),))
 }
 
 type Streams = (Resource<DynInputStream>, Resource<DynOutputStream>);

@@ -110,7 +110,7 @@ pub(crate) fn new_store(
         .stderr(stderr.clone())
         .allow_ip_name_lookup(false)
         .allow_tcp(call.grant.grants_sockets())
-        .allow_udp(false)
+        .allow_udp(call.grant.grants_sockets())
         .socket_addr_check(crate::sockets::addr_check(call.clone()))
         .build();
     let mut http = WasiHttpCtx::new();

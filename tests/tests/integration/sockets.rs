@@ -12,7 +12,7 @@ use std::time::Duration;
 use acmebox::sandbox::{CallReport, Decision, ProviderSpec, SocketRecord};
 use acmebox_tests::guests::fixture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 
 use crate::sandbox::{error_text, good_still_works, plain, record, sandbox, spec};
 
@@ -71,6 +71,40 @@ impl Drop for Peer {
     }
 }
 
+/// A loopback UDP socket echoing every datagram to its sender, counting what it received.
+struct UdpPeer {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UdpPeer {
+    async fn echo() -> anyhow::Result<Self> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let addr = socket.local_addr()?;
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            while let Ok((len, from)) = socket.recv_from(&mut buf).await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = socket.send_to(&buf[..len], from).await;
+            }
+        });
+        Ok(UdpPeer { addr, hits, task })
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for UdpPeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 fn sockets_spec(name: &str, allow: &[String], steps: &[String]) -> anyhow::Result<ProviderSpec> {
     Ok(spec(
         name,
@@ -108,7 +142,7 @@ async fn dns_grant_allows_tcp_to_exactly_that_address() -> anyhow::Result<()> {
         format!("connect 127.0.0.2:{}", granted.addr.port()),
         "listen 0.0.0.0:0".to_owned(),
         format!("listen 127.0.0.1:{}", other.addr.port() + 1),
-        format!("udp {}", granted.addr),
+        format!("udp 127.0.0.2:{} 10", granted.addr.port()),
         "lookup example.com".to_owned(),
     ];
     let provider = sandbox.load(sockets_spec("sockets", &[granted.grant()], &steps)?)?;
@@ -164,6 +198,10 @@ async fn dns_grant_allows_tcp_to_exactly_that_address() -> anyhow::Result<()> {
             ),
             ("tcp listen".to_owned(), "0.0.0.0:0".parse()?),
             ("tcp bind".to_owned(), listen_bind),
+            (
+                "udp send".to_owned(),
+                format!("127.0.0.2:{}", granted.addr.port()).parse()?
+            ),
         ]
     );
     let reason = denied(&report)[0].reason.clone().unwrap_or_default();
@@ -195,6 +233,76 @@ async fn dns_grant_allows_tcp_to_exactly_that_address() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn dns_grant_allows_udp_to_exactly_that_address() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let granted = UdpPeer::echo().await?;
+    let other = UdpPeer::echo().await?;
+    let allow = [format!("dns://{}", granted.addr)];
+    let steps = [
+        format!("udp {} 300", granted.addr),
+        format!("udp {} 10", other.addr),
+    ];
+    let report = sandbox
+        .load(sockets_spec("udp", &allow, &steps)?)?
+        .present(&record())
+        .await;
+    let got = outcomes(&report);
+    assert_eq!(got[0], format!("{} => sent 300 received 300", steps[0]));
+    assert!(got[1].contains("=> error"), "{got:?}");
+    assert_eq!((granted.hits(), other.hits()), (1, 0));
+    let summary: Vec<(&str, Decision, SocketAddr, u64, u64)> = report
+        .sockets
+        .iter()
+        .map(|r| {
+            (
+                r.operation.as_str(),
+                r.decision,
+                r.addr,
+                r.bytes_sent,
+                r.bytes_received,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("udp send", Decision::Denied, other.addr, 0, 0),
+            ("udp send", Decision::Allowed, granted.addr, 300, 300),
+        ]
+    );
+    assert!(report.sockets.iter().all(|r| r.protocol == "udp"));
+
+    // A datagram that would pass the byte limit is refused at its check: never sent.
+    let mut s = sockets_spec("udpsent", &allow, &[format!("udp {} 300", granted.addr)])?;
+    s.limits.max_socket_bytes_sent = 100;
+    let report = sandbox.load(s)?.present(&record()).await;
+    assert!(outcomes(&report)[0].contains("=> error"), "{report:?}");
+    assert_eq!(granted.hits(), 1, "a datagram over the limit was sent");
+    let reason = report.sockets[0].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("provider `udpsent` sent more than 100 bytes over sockets"),
+        "{reason}"
+    );
+
+    // One received past the limit is dropped, and the provider is told.
+    let mut s = sockets_spec("udprecv", &allow, &[format!("udp {} 300", granted.addr)])?;
+    s.limits.max_socket_bytes_received = 100;
+    let report = sandbox.load(s)?.present(&record()).await;
+    assert!(outcomes(&report)[0].contains("=> error"), "{report:?}");
+    assert_eq!(granted.hits(), 2);
+    assert_eq!(report.sockets[0].bytes_received, 0, "{:?}", report.sockets);
+    assert!(
+        report.sockets[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("received more than 100 bytes")),
+        "{:?}",
+        report.sockets
+    );
+    good_still_works(&sandbox).await
+}
+
+#[tokio::test]
 async fn without_a_dns_grant_there_are_no_sockets() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
     let peer = Peer::echo().await?;
@@ -203,6 +311,7 @@ async fn without_a_dns_grant_there_are_no_sockets() -> anyhow::Result<()> {
     let steps = [
         format!("connect {}", peer.addr),
         format!("echo {} 10", peer.addr),
+        format!("udp {} 10", peer.addr),
     ];
     let provider = sandbox.load(sockets_spec("nosock", &allow, &steps)?)?;
     let report = provider.present(&record()).await;
@@ -238,6 +347,28 @@ async fn connections_per_call_are_limited() -> anyhow::Result<()> {
             "provider `conns` opened more than 2 connections in one call (the limit); raise \
              max_connections for it if that is intended"
         )
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn refusals_past_the_record_limit_are_counted_not_kept() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    let peer = Peer::echo().await?;
+    let steps = vec![format!("connect 127.0.0.2:{}", peer.addr.port()); 70];
+    let report = sandbox
+        .load(sockets_spec("looping", &[peer.grant()], &steps)?)?
+        .present(&record())
+        .await;
+    assert_eq!(outcomes(&report).len(), 70);
+    assert_eq!(denied(&report).len(), 64, "{:?}", report.sockets);
+    assert!(
+        report
+            .logs
+            .iter()
+            .any(|l| l.message == "6 more socket uses were refused than the 64 recorded"),
+        "{:?}",
+        report.logs
     );
     Ok(())
 }
