@@ -108,8 +108,8 @@ pub use entry::{GrantEntry, GrantError, PortPattern, Scheme};
 pub use error::{Error, Result};
 pub use grant::Grant;
 pub use headers::{
-    FORBIDDEN_REQUEST_HEADER_PREFIXES, FORBIDDEN_REQUEST_HEADERS, forbidden_request_headers,
-    is_forbidden_request_header,
+    ALLOWED_METHODS, FORBIDDEN_REQUEST_HEADER_PREFIXES, FORBIDDEN_REQUEST_HEADERS,
+    forbidden_request_headers, is_allowed_method, is_forbidden_request_header,
 };
 pub use host::{HostPattern, IpNet};
 pub use socket::{DNS_PORT, DnsServerEntry, SocketUse};

@@ -164,7 +164,10 @@ impl LogCtx {
             return;
         }
         self.bytes += message.len();
-        let record = LogRecord::emit(&self.provider, level, source, message, &self.redactor);
+        let message = self
+            .redactor
+            .redact_bounded(message, crate::limits::MAX_GUEST_STRING_BYTES);
+        let record = LogRecord::emit(&self.provider, level, source, &message, &self.redactor);
         self.records.push(record);
     }
 

@@ -3,7 +3,9 @@
 //! A request is checked against the request limit, the scheme and the provider's grant before
 //! anything leaves; names are vetted when resolved (see [`super::client`]). A denied request is
 //! an `error-code` the guest can handle, never a trap, and is recorded in the audit log and the
-//! call's log. Guest-set `Host`, proxy and hop-by-hop headers are dropped. Bodies are buffered
+//! call's log. The headers the host controls (`Host`, hop-by-hop, proxy, client-address,
+//! forwarding and method-override headers: [`acmebox_egress::FORBIDDEN_REQUEST_HEADERS`]) cannot
+//! be set by a guest and are removed again on the way out. Bodies are buffered
 //! under the size limits; a denied request's body is drained so the guest sees the denial
 //! rather than a reset stream.
 
@@ -14,13 +16,17 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http_body_util::{BodyExt, Full};
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{
+    Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks,
+};
 
 use crate::client::find_resolve_error;
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_GUEST_STRING_BYTES};
 use crate::redact::Redactor;
 use crate::report::{AuditRecord, Decision, LogLevel, LogRecord, LogSource, redact_query};
-use acmebox_egress::{Denial, Grant};
+use acmebox_egress::{
+    ALLOWED_METHODS, Denial, Grant, is_allowed_method, is_forbidden_request_header,
+};
 
 type SendFuture = Box<
     dyn Future<
@@ -63,6 +69,14 @@ impl EgressHooks {
 }
 
 impl WasiHttpHooks for EgressHooks {
+    fn is_forbidden_header(&mut self, name: &HeaderName) -> bool {
+        is_forbidden_request_header(name.as_str())
+    }
+
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(|name: &HeaderName| is_forbidden_request_header(name.as_str()))
+    }
+
     fn set_host_header(&mut self) -> bool {
         // The client sets `Host` from the vetted URL.
         false
@@ -81,33 +95,16 @@ impl WasiHttpHooks for EgressHooks {
     }
 }
 
-/// Headers a guest may not set: the client derives `Host`, and proxy and hop-by-hop headers
-/// would let a guest steer the connection.
-const STRIPPED_HEADERS: &[HeaderName] = &[
-    header::HOST,
-    header::CONNECTION,
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::FORWARDED,
-];
-
+/// Removes every header the host controls ([`acmebox_egress::FORBIDDEN_REQUEST_HEADERS`]). The
+/// guest cannot set them in the first place (see [`EgressHooks::forbidden_header_filter`]);
+/// this is the second line, on the way out.
 fn strip_headers(headers: &mut HeaderMap) {
-    for name in STRIPPED_HEADERS {
-        headers.remove(name);
-    }
-    let extra: Vec<HeaderName> = headers
+    let forbidden: Vec<HeaderName> = headers
         .keys()
-        .filter(|k| {
-            let k = k.as_str();
-            k == "keep-alive" || k.starts_with("proxy-") || k.starts_with("x-forwarded-")
-        })
+        .filter(|name| is_forbidden_request_header(name.as_str()))
         .cloned()
         .collect();
-    for name in extra {
+    for name in forbidden {
         headers.remove(name);
     }
 }
@@ -136,15 +133,19 @@ impl CallEgress {
         let uri = parts.uri.clone();
         let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
         let https = scheme == "https";
-        let host = uri.host().unwrap_or_default().to_owned();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let path = self.redactor.redact(&redact_query(
+        // Every field a guest chose is redacted and bounded before it is kept or shown.
+        let shown = |text: &str| self.redactor.redact_bounded(text, MAX_GUEST_STRING_BYTES);
+        let host = shown(uri.host().unwrap_or_default());
+        let path = shown(&redact_query(
             uri.path_and_query().map_or("/", |p| p.as_str()),
         ));
+        let method = shown(parts.method.as_str());
+        let shown_scheme = shown(&scheme);
         let mut record = AuditRecord {
             provider: self.provider.to_string(),
-            method: parts.method.to_string(),
-            scheme: scheme.clone(),
+            method: method.clone(),
+            scheme: shown_scheme.clone(),
             host: host.clone(),
             port,
             path: path.clone(),
@@ -156,8 +157,8 @@ impl CallEgress {
             duration_ms: 0,
         };
         let shown_url = match uri.port_u16() {
-            Some(p) => format!("{scheme}://{}:{p}{path}", uri.host().unwrap_or_default()),
-            None => format!("{scheme}://{}{path}", uri.host().unwrap_or_default()),
+            Some(p) => format!("{shown_scheme}://{host}:{p}{path}"),
+            None => format!("{shown_scheme}://{host}{path}"),
         };
         let asked = format!("provider `{}` asked for {shown_url}", self.provider);
 
@@ -168,6 +169,12 @@ impl CallEgress {
             ))
         } else if scheme != "https" && scheme != "http" {
             Some(format!("{asked}: only http and https are supported"))
+        } else if !is_allowed_method(parts.method.as_str()) {
+            Some(format!(
+                "{asked} with method {method}, which an API client does not need (the methods \
+                 allowed: {})",
+                ALLOWED_METHODS.join(", ")
+            ))
         } else if let Err(denial) = self.check_grant(&scheme, &uri) {
             Some(denial.message(&self.provider))
         } else if header_bytes(&parts.headers) > self.limits.max_header_bytes {

@@ -48,10 +48,10 @@ pub use limits::{
     DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUESTS,
     DEFAULT_MAX_RESPONSE_BODY_BYTES, DEFAULT_MAX_SOCKET_BYTES_RECEIVED,
     DEFAULT_MAX_SOCKET_BYTES_SENT, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, EPOCH_TICK,
-    LimitExceeded, Limits,
+    LimitExceeded, Limits, MAX_DESCRIBED_ITEMS, MAX_GUEST_STRING_BYTES,
 };
 pub use provider::{ConfigKey, ProviderError, ProviderInfo, TxtRecord, WasmDnsProvider};
-pub use redact::REDACTED;
+pub use redact::{REDACTED, bound};
 pub use report::{
     AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation, SocketRecord,
 };

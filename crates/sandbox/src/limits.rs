@@ -35,6 +35,16 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 /// fill host memory through its log (64 KiB).
 pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
 
+/// The longest string a guest can hand the host whole: an error message, a log message, a
+/// `describe` field, and a request's method, scheme, host and path as recorded. A longer one is
+/// redacted, then cut and marked (`… [cut: N bytes in all]`) before the host keeps, prints or
+/// returns it (4 KiB).
+pub const MAX_GUEST_STRING_BYTES: usize = 4 * 1024;
+
+/// The most config keys, and the most hosts, a `describe` answer keeps (256 each); more are
+/// dropped.
+pub const MAX_DESCRIBED_ITEMS: usize = 256;
+
 /// Calls of one provider that run at once; more wait their turn, and the wait does not count
 /// against their [`DEFAULT_TIMEOUT`]. DNS APIs refuse or throttle bursts of writes (PowerDNS
 /// on sqlite answers 500 to simultaneous writes; hosted APIs rate-limit), so a thousand
@@ -56,7 +66,8 @@ pub const DEFAULT_MAX_SOCKET_BYTES_SENT: usize = 64 * 1024;
 /// the whole deadline (1 MiB).
 pub const DEFAULT_MAX_SOCKET_BYTES_RECEIVED: usize = 1024 * 1024;
 
-/// How often the epoch ticker advances the engine's epoch; deadlines are counted in ticks.
+/// How often the epoch ticker advances the engine's epoch: a running guest yields its thread and
+/// checks its deadline at every tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The limits applied to each call of one provider.
@@ -102,14 +113,6 @@ impl Default for Limits {
             max_socket_bytes_sent: DEFAULT_MAX_SOCKET_BYTES_SENT,
             max_socket_bytes_received: DEFAULT_MAX_SOCKET_BYTES_RECEIVED,
         }
-    }
-}
-
-impl Limits {
-    /// The epoch deadline, in ticks of [`EPOCH_TICK`], matching `timeout` (at least one tick).
-    pub(crate) fn epoch_ticks(&self) -> u64 {
-        let ticks = self.timeout.as_millis() / EPOCH_TICK.as_millis();
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
     }
 }
 
@@ -216,15 +219,5 @@ mod tests {
         assert!(!limiter.memory_growing(0, 60, None).unwrap());
         assert!(limiter.exceeded);
         assert!(limiter.memory_growing(60, 100, None).unwrap());
-    }
-
-    #[test]
-    fn epoch_ticks_never_zero() {
-        let limits = Limits {
-            timeout: Duration::from_millis(1),
-            ..Limits::default()
-        };
-        assert_eq!(limits.epoch_ticks(), 1);
-        assert_eq!(Limits::default().epoch_ticks(), 3000);
     }
 }

@@ -10,7 +10,7 @@ use wasmtime::Engine;
 use crate::bindings::{ProviderPre, types};
 use crate::capabilities::ConfigCtx;
 use crate::egress_hooks::CallEgress;
-use crate::limits::{LimitExceeded, Limits};
+use crate::limits::{LimitExceeded, Limits, MAX_DESCRIBED_ITEMS, MAX_GUEST_STRING_BYTES};
 use crate::redact::Redactor;
 use crate::report::{CallReport, LogLevel, Operation};
 use crate::sockets::CallSockets;
@@ -106,17 +106,18 @@ impl ProviderError {
 
     fn from_wit(e: types::ProviderError, r: &Redactor) -> Self {
         use types::ProviderError as W;
+        let text = |m: String| r.redact_bounded(&m, MAX_GUEST_STRING_BYTES);
         match e {
-            W::InvalidConfig(m) => ProviderError::InvalidConfig(r.redact(&m)),
-            W::Unauthorized(m) => ProviderError::Unauthorized(r.redact(&m)),
-            W::ZoneNotFound(m) => ProviderError::ZoneNotFound(r.redact(&m)),
+            W::InvalidConfig(m) => ProviderError::InvalidConfig(text(m)),
+            W::Unauthorized(m) => ProviderError::Unauthorized(text(m)),
+            W::ZoneNotFound(m) => ProviderError::ZoneNotFound(text(m)),
             W::RateLimited(s) => ProviderError::RateLimited(s),
             W::ApiError(a) => ProviderError::Api {
                 status: a.status,
-                message: r.redact(&a.message),
+                message: text(a.message),
             },
-            W::TransportError(m) => ProviderError::Transport(r.redact(&m)),
-            W::Other(m) => ProviderError::Other(r.redact(&m)),
+            W::TransportError(m) => ProviderError::Transport(text(m)),
+            W::Other(m) => ProviderError::Other(text(m)),
         }
     }
 }
@@ -155,23 +156,32 @@ pub struct ProviderInfo {
     pub sequential: bool,
 }
 
-impl From<types::ProviderInfo> for ProviderInfo {
-    fn from(i: types::ProviderInfo) -> Self {
+impl ProviderInfo {
+    /// What a guest's `describe` said, every string redacted and bounded
+    /// ([`MAX_GUEST_STRING_BYTES`]) and the lists cut at [`MAX_DESCRIBED_ITEMS`].
+    fn from_wit(i: types::ProviderInfo, r: &Redactor) -> Self {
+        let text = |m: &str| r.redact_bounded(m, MAX_GUEST_STRING_BYTES);
         ProviderInfo {
-            name: i.name,
-            version: i.version,
-            description: i.description,
+            name: text(&i.name),
+            version: text(&i.version),
+            description: text(&i.description),
             config_keys: i
                 .config_keys
-                .into_iter()
+                .iter()
+                .take(MAX_DESCRIBED_ITEMS)
                 .map(|k| ConfigKey {
-                    name: k.name,
-                    description: k.description,
+                    name: text(&k.name),
+                    description: text(&k.description),
                     required: k.required,
                     secret: k.secret,
                 })
                 .collect(),
-            hosts: i.hosts,
+            hosts: i
+                .hosts
+                .iter()
+                .take(MAX_DESCRIBED_ITEMS)
+                .map(|h| text(h))
+                .collect(),
             propagation_timeout_secs: i.propagation_timeout_secs,
             polling_interval_secs: i.polling_interval_secs,
             sequential: i.sequential,
@@ -414,7 +424,7 @@ impl WasmDnsProvider {
             }),
             Ok(Err(trap)) => Err(self.classify_trap(operation, &trap, store.data())),
             Ok(Ok(Output::Info(i))) => {
-                info = Some(i.into());
+                info = Some(ProviderInfo::from_wit(i, &inner.redactor));
                 Ok(())
             }
             Ok(Ok(Output::Done(Ok(())))) => Ok(()),

@@ -55,16 +55,73 @@ impl Redactor {
         Redactor { secrets }
     }
 
-    /// `text` with every secret replaced by [`REDACTED`].
+    /// `text` redacted, then cut to at most `max` bytes (see [`bound`]). A secret across the cut
+    /// is redacted whole: the text is cut only after redaction (and, to bound the work on a huge
+    /// text, first cut generously past `max`, further than any secret is long).
+    pub fn redact_bounded(&self, text: &str, max: usize) -> String {
+        let longest = self.secrets.first().map_or(0, String::len);
+        let rough = floor_char_boundary(text, max.saturating_add(longest).saturating_add(1));
+        let redacted = self.redact(&text[..rough]);
+        if rough == text.len() {
+            return bound(&redacted, max);
+        }
+        cut(&redacted, max, text.len())
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`], whatever the ASCII case it appears in:
+    /// host names reach messages lower-cased, and a case-folded secret is still a leak.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
-            }
+            out = replace_ignore_ascii_case(&out, secret);
         }
         out
     }
+}
+
+/// `text` with every ASCII-case-insensitive occurrence of `needle` replaced by [`REDACTED`].
+/// ASCII lower-casing keeps byte offsets, so matches found in the lower-cased copy are cut from
+/// the original.
+fn replace_ignore_ascii_case(text: &str, needle: &str) -> String {
+    let haystack = text.to_ascii_lowercase();
+    let needle = needle.to_ascii_lowercase();
+    if !haystack.contains(&needle) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, _) in haystack.match_indices(&needle) {
+        out.push_str(&text[last..start]);
+        out.push_str(REDACTED);
+        last = start + needle.len();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// `text` cut to at most `max` bytes at a character boundary and marked as cut
+/// (`… [cut: N bytes in all]`, the marker not counted in `max`). Strings from a guest go
+/// through this before the host keeps, prints or returns them.
+pub fn bound(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    cut(text, max, text.len())
+}
+
+fn cut(text: &str, max: usize, total: usize) -> String {
+    let end = floor_char_boundary(text, max);
+    format!("{}… [cut: {total} bytes in all]", &text[..end])
+}
+
+fn floor_char_boundary(text: &str, max: usize) -> usize {
+    if max >= text.len() {
+        return text.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -95,5 +152,34 @@ mod tests {
             "the host stays readable: {shown}"
         );
         assert!(!r.redact("token=abcdefgh12").contains("abcdefgh12"));
+    }
+
+    #[test]
+    fn redaction_ignores_ascii_case() {
+        let r = Redactor::new(["Zq8vS3cr3t".to_owned()]);
+        assert_eq!(
+            r.redact("https://zq8vs3cr3t.example/ZQ8VS3CR3T é Zq8vS3cr3t"),
+            "https://[redacted].example/[redacted] é [redacted]"
+        );
+    }
+
+    #[test]
+    fn bounded_text_is_cut_at_a_char_boundary_and_marked() {
+        assert_eq!(bound("short", 10), "short");
+        assert_eq!(bound("abcdef", 4), "abcd… [cut: 6 bytes in all]");
+        // `é` is two bytes: a cut inside it moves back.
+        assert_eq!(bound("aé", 2), "a… [cut: 3 bytes in all]");
+        assert_eq!(bound("", 0), "");
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_redacted_whole() {
+        let r = Redactor::new(["s3cr3t-value".to_owned()]);
+        let text = format!("{}s3cr3t-value{}", "x".repeat(10), "y".repeat(100_000));
+        let out = r.redact_bounded(&text, 15);
+        assert_eq!(out, "xxxxxxxxxx[reda… [cut: 100022 bytes in all]");
+        assert!(!out.contains("s3cr3t"));
+        // Short text is only redacted.
+        assert_eq!(r.redact_bounded("a s3cr3t-value", 100), "a [redacted]");
     }
 }

@@ -7,6 +7,7 @@ mod clients;
 mod cloudflare;
 mod conformance;
 mod examples;
+mod hostile;
 mod issue;
 mod issue_dns;
 mod js_provider;
