@@ -54,9 +54,16 @@ pub struct ServeArgs {
     /// The provider configuration file.
     #[arg(long, env = "ACMEBOX_CONFIG", value_name = "FILE")]
     config: PathBuf,
-    /// The provider to use from the configuration.
-    #[arg(long, env = "ACMEBOX_PROVIDER", value_name = "NAME")]
-    provider: String,
+    /// The provider to serve from the configuration; repeat it (or separate names with
+    /// commas) to serve several, each at /<NAME>/present and /<NAME>/cleanup.
+    #[arg(
+        long,
+        env = "ACMEBOX_PROVIDER",
+        value_name = "NAME",
+        required = true,
+        value_delimiter = ','
+    )]
+    provider: Vec<String>,
     /// Require HTTP basic auth with this user name; the password is read from the
     /// ACMEBOX_SERVE_PASSWORD environment variable (never from the command line).
     #[arg(long, value_name = "NAME")]
@@ -143,13 +150,22 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     runtime()?.block_on(async {
-        let runner = HookRunner::from_config(&args.config, &args.provider)?;
-        let server = HttpreqServer::bind(args.listen, runner, auth).await?;
-        eprintln!(
-            "acmebox: serving lego's httpreq protocol on http://{}/present and /cleanup with provider `{}`",
-            server.local_addr(),
-            args.provider
-        );
+        let runners = HookRunner::from_config_many(&args.config, &args.provider)?;
+        let server = HttpreqServer::bind_providers(args.listen, runners, auth).await?;
+        match args.provider.as_slice() {
+            [only] => eprintln!(
+                "acmebox: serving lego's httpreq protocol on http://{}/present and /cleanup with provider `{only}`",
+                server.local_addr(),
+            ),
+            several => {
+                for name in several {
+                    eprintln!(
+                        "acmebox: serving lego's httpreq protocol on http://{}/{name}/present and /cleanup with provider `{name}`",
+                        server.local_addr(),
+                    );
+                }
+            }
+        }
         let mut sigterm =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .context("listening for SIGTERM")?;

@@ -3,6 +3,9 @@
 //!
 //! * `POST <base>/present` and `POST <base>/cleanup`, JSON body `{"fqdn", "value"}` (lego's
 //!   default mode) or `{"domain", "token", "keyAuth"}` (`HTTPREQ_MODE=RAW`);
+//! * one provider or several: with one, any `<base>` reaches it; with several, the last segment
+//!   of `<base>` names the provider (`/pdns/present`, so lego's `HTTPREQ_ENDPOINT` is
+//!   `http://host:port/pdns`), and an unknown name is a `404` listing the names served;
 //! * optional HTTP basic auth;
 //! * `200` with a JSON summary when the provider succeeded, `400` for a malformed request,
 //!   `401` without valid credentials, `502` when the provider failed (its redacted error in
@@ -26,7 +29,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use super::{DnsRequest, HookRunner};
+use super::{DnsRequest, HookRunner, invalid};
 use crate::{Error, Result};
 use acmebox_sandbox::{CallReport, Operation};
 
@@ -86,17 +89,32 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct HttpreqServer {
     addr: SocketAddr,
     listener: TcpListener,
-    runner: HookRunner,
+    runners: Vec<HookRunner>,
     auth: Option<BasicAuth>,
 }
 
 impl HttpreqServer {
-    /// Listens on `addr` (port 0 picks a free port).
+    /// Listens on `addr` (port 0 picks a free port) for one provider.
     pub async fn bind(
         addr: SocketAddr,
         runner: HookRunner,
         auth: Option<BasicAuth>,
     ) -> Result<Self> {
+        Self::bind_providers(addr, vec![runner], auth).await
+    }
+
+    /// Listens on `addr` for several providers, each at `/<its name>/present` and
+    /// `/<its name>/cleanup` (see the module docs). Calls of one provider never wait for
+    /// another's: each has its own concurrency limit, and a guest busy on the CPU gives its
+    /// thread back at every epoch tick.
+    pub async fn bind_providers(
+        addr: SocketAddr,
+        runners: Vec<HookRunner>,
+        auth: Option<BasicAuth>,
+    ) -> Result<Self> {
+        if runners.is_empty() {
+            return Err(invalid("`serve` needs at least one provider".to_owned()));
+        }
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|error| Error::ServiceListen { addr, error })?;
@@ -106,7 +124,7 @@ impl HttpreqServer {
         Ok(HttpreqServer {
             addr,
             listener,
-            runner,
+            runners,
             auth,
         })
     }
@@ -118,7 +136,7 @@ impl HttpreqServer {
 
     /// Serves until the task is dropped or aborted.
     pub async fn serve(self) {
-        let shared = Arc::new((self.runner, self.auth));
+        let shared = Arc::new((self.runners, self.auth));
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         loop {
             let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -170,17 +188,12 @@ enum Body {
 }
 
 async fn answer(
-    runner: &HookRunner,
+    runners: &[HookRunner],
     auth: Option<&BasicAuth>,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let operation = match request
-        .uri()
-        .path()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-    {
+    let mut segments = request.uri().path().trim_end_matches('/').rsplit('/');
+    let operation = match segments.next() {
         Some("present") => Operation::Present,
         Some("cleanup") => Operation::Cleanup,
         _ => {
@@ -188,6 +201,25 @@ async fn answer(
                 StatusCode::NOT_FOUND,
                 "not found; POST to /present or /cleanup",
             );
+        }
+    };
+    let runner = match (runners, segments.next()) {
+        ([only], _) => only,
+        (_, name) => {
+            let name = name.unwrap_or_default();
+            let Some(runner) = runners.iter().find(|r| r.provider().name() == name) else {
+                let served: Vec<&str> = runners.iter().map(|r| r.provider().name()).collect();
+                return text(
+                    StatusCode::NOT_FOUND,
+                    &format!(
+                        "no provider `{}` here; POST to /<provider>/present or /cleanup, one \
+                         of: {}",
+                        acmebox_sandbox::bound(name, 64),
+                        served.join(", ")
+                    ),
+                );
+            };
+            runner
         }
     };
     if request.method() != Method::POST {

@@ -166,6 +166,17 @@ impl HookRunner {
         Ok(Self::new(provider))
     }
 
+    /// Loads providers `names` from the config file at `config`, sharing one sandbox (one
+    /// engine and compiled-component cache), each with its own limits.
+    pub fn from_config_many(config: &Path, names: &[String]) -> Result<Vec<Self>> {
+        let config = Config::load(config)?;
+        let sandbox = Sandbox::new(config.cache_dir())?;
+        names
+            .iter()
+            .map(|name| Ok(Self::new(sandbox.load(config.provider_spec(name)?)?)))
+            .collect()
+    }
+
     /// Runs requests through `provider`.
     pub fn new(provider: WasmDnsProvider) -> Self {
         HookRunner {

@@ -263,10 +263,10 @@ impl std::fmt::Debug for WasmDnsProvider {
     }
 }
 
-enum Call<'a> {
+enum Call {
     Describe,
-    Present(&'a types::TxtRecord),
-    Cleanup(&'a types::TxtRecord),
+    Present(types::TxtRecord),
+    Cleanup(types::TxtRecord),
 }
 
 enum Output {
@@ -319,7 +319,7 @@ impl WasmDnsProvider {
         let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
-        self.call(Operation::Present, Call::Present(&wit)).await.0
+        self.call(Operation::Present, Call::Present(wit)).await.0
     }
 
     /// Removes `record.value` from `record.fqdn`, serialised as [`present`](Self::present) is.
@@ -327,7 +327,7 @@ impl WasmDnsProvider {
         let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
-        self.call(Operation::Cleanup, Call::Cleanup(&wit)).await.0
+        self.call(Operation::Cleanup, Call::Cleanup(wit)).await.0
     }
 
     /// The provider-wide lock when the provider describes itself as `sequential`, else `None`.
@@ -358,10 +358,52 @@ impl WasmDnsProvider {
         })
     }
 
-    async fn call(
+    /// Runs one call on a thread of its own, driven by the current runtime's I/O and timers. A
+    /// guest busy on the CPU then holds that thread only: the runtime's workers stay free for
+    /// everything else (other providers' calls, a server's own answers), the operating system
+    /// shares the CPU between calls, and a CPU-bound guest can lower its own thread's priority
+    /// (see `state::new_store`) without that outliving the call.
+    async fn call(&self, operation: Operation, call: Call) -> (CallReport, Option<ProviderInfo>) {
+        let this = self.clone();
+        let handle = tokio::runtime::Handle::current();
+        let started = Instant::now();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("acmebox-call-{}", self.name()))
+            .spawn(move || {
+                let done = handle.block_on(this.call_here(operation, call));
+                // The caller may have stopped waiting; the call ran to its end regardless.
+                let _ = answer.send(done);
+            });
+        let failure = match spawned {
+            Ok(_thread) => match answered.await {
+                Ok(done) => return done,
+                Err(_) => "the call's thread ended without an answer".to_owned(),
+            },
+            Err(err) => format!("no thread for the call: {err}"),
+        };
+        (
+            CallReport {
+                provider: self.name().to_owned(),
+                operation,
+                outcome: Err(Error::ProviderTrap {
+                    provider: self.name().to_owned(),
+                    operation,
+                    message: failure,
+                }),
+                audit: Vec::new(),
+                sockets: Vec::new(),
+                logs: Vec::new(),
+                duration: started.elapsed(),
+            },
+            None,
+        )
+    }
+
+    async fn call_here(
         &self,
         operation: Operation,
-        call: Call<'_>,
+        call: Call,
     ) -> (CallReport, Option<ProviderInfo>) {
         let inner = &self.inner;
         // Waiting for a turn does not count against the call's deadline. The semaphore is never
@@ -402,13 +444,13 @@ impl WasmDnsProvider {
                 Call::Present(r) => Output::Done(
                     bindings
                         .acmebox_provider_dns_provider()
-                        .call_present(&mut store, r)
+                        .call_present(&mut store, &r)
                         .await?,
                 ),
                 Call::Cleanup(r) => Output::Done(
                     bindings
                         .acmebox_provider_dns_provider()
-                        .call_cleanup(&mut store, r)
+                        .call_cleanup(&mut store, &r)
                         .await?,
                 ),
             })

@@ -6,7 +6,7 @@
 //! goes through [`EgressHooks`].
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -136,18 +136,57 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limiter);
     // Every tick, a running guest gives its executor thread back (so one spinning provider
     // cannot hold up the others or the server around it), and past the call's deadline it is
-    // interrupted with the same trap as a plain epoch deadline.
+    // interrupted with the same trap as a plain epoch deadline. A guest that has used
+    // CPU_BOUND_AFTER of CPU time lowers its thread's priority once, so that calls doing their
+    // usual little work between requests (and the rest of the process) get the CPU first; the
+    // call's thread is its own (see `WasmDnsProvider::call`) and ends with it.
     let deadline = call.deadline;
+    let cpu_at_start = thread_cpu_time();
+    let mut demoted = false;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         if Instant::now() >= deadline {
-            Ok(UpdateDeadline::Interrupt)
-        } else {
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
+            return Ok(UpdateDeadline::Interrupt);
         }
+        if !demoted && thread_cpu_time().saturating_sub(cpu_at_start) >= CPU_BOUND_AFTER {
+            demoted = true;
+            lower_thread_priority();
+        }
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
     });
     store
+}
+
+/// The CPU time a call's thread may use before its priority is lowered (20 ms): many times what
+/// a provider computes between two requests (parsing, signing), far less than a loop takes.
+const CPU_BOUND_AFTER: Duration = Duration::from_millis(20);
+
+/// The nice value a CPU-bound call's thread gets (19, the lowest priority): while others want
+/// the CPU, the scheduler gives such a thread about 1.5 % of a normal thread's share.
+const CPU_BOUND_NICE: i32 = 19;
+
+/// CPU time the current thread has used (zero where the clock is missing).
+fn thread_cpu_time() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+        let nanos = u32::try_from(t.tv_nsec).unwrap_or(0);
+        Duration::new(secs, nanos)
+    }
+    #[cfg(not(target_os = "linux"))]
+    Duration::ZERO
+}
+
+/// Lowers the current thread's scheduling priority to [`CPU_BOUND_NICE`]. Best effort: where
+/// it is refused, the call runs on at its priority (the deadline still ends it).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        let _ = rustix::process::setpriority_process(Some(thread), CPU_BOUND_NICE);
+    }
 }

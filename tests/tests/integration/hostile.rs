@@ -343,3 +343,107 @@ async fn a_spinning_provider_does_not_hold_up_another() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Through `acmebox serve` (its server, in process) with three providers: while eight calls of
+/// one spin, the good provider's present and the server's own answers come back; an unknown
+/// provider gets the list; a huge error reaches the client cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_answering_while_a_provider_spins() -> anyhow::Result<()> {
+    use acmebox::hooks::HookRunner;
+    use acmebox::hooks::httpreq::HttpreqServer;
+
+    let (sandbox, _dir) = sandbox()?;
+    let api = TestServer::start(200, "{}").await?;
+    let good = sandbox.load(spec(
+        "good",
+        fixture("fixture-good")?,
+        &[api.origin()],
+        &[
+            ("endpoint", plain(api.origin())),
+            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
+        ],
+    ))?;
+    let mut s = spec(
+        "spinner",
+        fixture("fixture-hostile")?,
+        &[],
+        &[("steps", plain("spin"))],
+    );
+    s.limits.timeout = Duration::from_secs(10);
+    s.limits.max_concurrent_calls = 8;
+    let spinner = sandbox.load(s)?;
+    let loud = sandbox.load(spec(
+        "loud",
+        fixture("fixture-hostile")?,
+        &[],
+        &[("steps", plain(format!("error {}", 4 << 20)))],
+    ))?;
+    let runners = vec![
+        HookRunner::new(good),
+        HookRunner::new(spinner),
+        HookRunner::new(loud),
+    ];
+    let server = HttpreqServer::bind_providers("127.0.0.1:0".parse()?, runners, None).await?;
+    let base = format!("http://{}", server.local_addr());
+    let serving = tokio::spawn(server.serve());
+    let client = reqwest::Client::new();
+    let body = |name: &str| {
+        format!(
+            r#"{{"fqdn":"_acme-challenge.{name}.example.com.","value":"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}}"#
+        )
+    };
+
+    let loops: Vec<_> = (0..8)
+        .map(|i| {
+            let request = client
+                .post(format!("{base}/spinner/present"))
+                .body(body(&format!("spin{i}")));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    let answer = client
+        .post(format!("{base}/good/present"))
+        .body(body("good"))
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 200, "{}", answer.text().await?);
+    let answer = client
+        .post(format!("{base}/nobody/present"))
+        .body(body("x"))
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 404);
+    assert_eq!(
+        answer.text().await?,
+        "no provider `nobody` here; POST to /<provider>/present or /cleanup, one of: good, \
+         spinner, loud\n"
+    );
+    let answer = client
+        .post(format!("{base}/loud/present"))
+        .body(body("loud"))
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 502);
+    let text = answer.text().await?;
+    assert!(text.len() < MAX_GUEST_STRING_BYTES + 400, "{}", text.len());
+    assert!(
+        text.contains(&format!("[cut: {} bytes in all]", 4 << 20)),
+        "{text}"
+    );
+    assert!(
+        loops.iter().all(|l| !l.is_finished()),
+        "a spinner call ended before its deadline"
+    );
+    for l in loops {
+        let answer = l.await??;
+        assert_eq!(answer.status(), 502);
+        assert!(
+            answer
+                .text()
+                .await?
+                .contains("provider `spinner` exceeded its 10 s deadline during present"),
+        );
+    }
+    serving.abort();
+    Ok(())
+}
