@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
         wait_for_running(&client, addr).await?;
         let loaded = measure(&client, addr, requests, "loaded").await?;
         stop.store(true, Ordering::Relaxed);
-        let running = spinner_threads()?;
+        let (running, _) = spinner_threads()?;
         for task in load {
             task.abort();
         }
@@ -152,8 +152,8 @@ async fn measure(
     Ok(latencies)
 }
 
-/// Waits until eight spinner calls run, each on its thread (`acmebox-call-spinner`, which
-/// Linux shows cut to 15 bytes). The service's own answer (a 404 for an unknown provider)
+/// Waits until eight spinner calls run, each on its thread (named `acmebox:spinner` while it
+/// runs one), at their lowest priority. The service's own answer (a 404 for an unknown provider)
 /// must come meanwhile.
 async fn wait_for_running(client: &reqwest::Client, addr: SocketAddr) -> anyhow::Result<()> {
     let answer = client
@@ -166,21 +166,36 @@ async fn wait_for_running(client: &reqwest::Client, addr: SocketAddr) -> anyhow:
         "unexpected answer {}",
         answer.status()
     );
-    while spinner_threads()? < SPINNERS {
+    while spinner_threads()?.1 < SPINNERS {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
 }
 
-fn spinner_threads() -> anyhow::Result<usize> {
-    let mut n = 0;
+/// The spinner calls' threads running, and how many of them already run at the lowest
+/// priority: the idle scheduling class (policy 5, field 41 of `/proc/self/task/<id>/stat`)
+/// or nice 19 (field 19).
+fn spinner_threads() -> anyhow::Result<(usize, usize)> {
+    let (mut running, mut lowered) = (0, 0);
     for task in std::fs::read_dir("/proc/self/task")? {
-        let comm = std::fs::read_to_string(task?.path().join("comm")).unwrap_or_default();
-        if comm.trim_end() == "acmebox-call-sp" {
-            n += 1;
+        let path = task?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() != "acmebox:spinner" {
+            continue;
+        }
+        running += 1;
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // After the command in parentheses: state is field 3, so field N is at N - 3.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let field = |n: usize| fields.get(n - 3).copied().unwrap_or_default();
+        if field(41) == "5" || field(19) == "19" {
+            lowered += 1;
         }
     }
-    Ok(n)
+    Ok((running, lowered))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -22,6 +22,7 @@
 
 mod bindings;
 mod cache;
+mod call_threads;
 mod capabilities;
 mod client;
 pub mod config;

@@ -251,6 +251,17 @@ pub(crate) struct Sequential {
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Names the current thread `acmebox:<what>` where the system shows thread names (cut to 15
+/// bytes there), so a busy provider's calls can be told apart in `top -H`.
+fn name_thread(what: &str) {
+    #[cfg(target_os = "linux")]
+    if let Ok(name) = std::ffi::CString::new(format!("acmebox:{what}")) {
+        let _ = rustix::thread::set_name(&name);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = what;
+}
+
 impl std::fmt::Debug for WasmDnsProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmDnsProvider")
@@ -358,25 +369,26 @@ impl WasmDnsProvider {
         })
     }
 
-    /// Runs one call on a thread of its own, driven by the current runtime's I/O and timers. A
-    /// guest busy on the CPU then holds that thread only: the runtime's workers stay free for
-    /// everything else (other providers' calls, a server's own answers), the operating system
-    /// shares the CPU between calls, and a CPU-bound guest can lower its own thread's priority
-    /// (see `state::new_store`) without that outliving the call.
+    /// Runs one call on a thread of its own ([`crate::call_threads`]), driven by the current
+    /// runtime's I/O and timers. A guest busy on the CPU then holds that thread only: the
+    /// runtime's workers stay free for everything else (other providers' calls, a server's
+    /// own answers), the operating system shares the CPU between calls, and a CPU-bound guest
+    /// can lower its own thread's priority (see `state::new_store`) without that outliving the
+    /// call.
     async fn call(&self, operation: Operation, call: Call) -> (CallReport, Option<ProviderInfo>) {
         let this = self.clone();
         let handle = tokio::runtime::Handle::current();
         let started = Instant::now();
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name(format!("acmebox-call-{}", self.name()))
-            .spawn(move || {
-                let done = handle.block_on(this.call_here(operation, call));
-                // The caller may have stopped waiting; the call ran to its end regardless.
-                let _ = answer.send(done);
-            });
+        let spawned = crate::call_threads::run(Box::new(move || {
+            name_thread(this.name());
+            let done = handle.block_on(this.call_here(operation, call));
+            name_thread("idle");
+            // The caller may have stopped waiting; the call ran to its end regardless.
+            let _ = answer.send(done);
+        }));
         let failure = match spawned {
-            Ok(_thread) => match answered.await {
+            Ok(()) => match answered.await {
                 Ok(done) => return done,
                 Err(_) => "the call's thread ended without an answer".to_owned(),
             },

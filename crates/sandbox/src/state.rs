@@ -139,7 +139,7 @@ pub(crate) fn new_store(
     // interrupted with the same trap as a plain epoch deadline. A guest that has used
     // CPU_BOUND_AFTER of CPU time lowers its thread's priority once, so that calls doing their
     // usual little work between requests (and the rest of the process) get the CPU first; the
-    // call's thread is its own (see `WasmDnsProvider::call`) and ends with it.
+    // call's thread is not reused (see `crate::call_threads`).
     let deadline = call.deadline;
     let cpu_at_start = thread_cpu_time();
     let mut demoted = false;
@@ -164,8 +164,8 @@ pub(crate) fn new_store(
 /// a provider computes between two requests (parsing, signing), far less than a loop takes.
 const CPU_BOUND_AFTER: Duration = Duration::from_millis(20);
 
-/// The nice value a CPU-bound call's thread gets (19, the lowest priority): while others want
-/// the CPU, the scheduler gives such a thread about 1.5 % of a normal thread's share.
+/// The nice value a CPU-bound call's thread gets where the idle scheduling class is refused
+/// (19, the lowest priority).
 const CPU_BOUND_NICE: i32 = 19;
 
 /// CPU time the current thread has used (zero where the clock is missing).
@@ -181,12 +181,29 @@ fn thread_cpu_time() -> Duration {
     Duration::ZERO
 }
 
-/// Lowers the current thread's scheduling priority to [`CPU_BOUND_NICE`]. Best effort: where
-/// it is refused, the call runs on at its priority (the deadline still ends it).
+/// Moves the current thread to the idle scheduling class (`SCHED_IDLE`): any other thread that
+/// wants the CPU preempts it at once, so calls doing their usual work, and everything else in
+/// the process, never wait behind a CPU-bound guest. Where that is refused, the thread's nice
+/// value goes to [`CPU_BOUND_NICE`] instead. Either cannot be undone by an unprivileged
+/// process, so the thread ends after this call. Best effort: where both are refused, the call
+/// runs on at its priority (its deadline still ends it).
 fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     {
-        let thread = rustix::thread::gettid();
-        let _ = rustix::process::setpriority_process(Some(thread), CPU_BOUND_NICE);
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        let idle = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        );
+        let lowered = idle.is_ok()
+            || rustix::process::setpriority_process(Some(rustix::thread::gettid()), CPU_BOUND_NICE)
+                .is_ok();
+        if lowered {
+            crate::call_threads::retire_current();
+        }
     }
 }
