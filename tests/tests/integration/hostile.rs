@@ -13,7 +13,7 @@ use acmebox::sandbox::{CallReport, Decision, MAX_GUEST_STRING_BYTES, REDACTED, S
 use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::TestServer;
 
-use crate::sandbox::{error_text, good_still_works, plain, record, sandbox, spec};
+use crate::sandbox::{error_text, good_spec, good_still_works, plain, record, sandbox, spec};
 
 /// A secret that is also a valid method, scheme, host label and path segment, so a guest can
 /// put it anywhere in a request.
@@ -305,10 +305,8 @@ async fn huge_strings_from_a_guest_are_cut_and_marked() -> anyhow::Result<()> {
     good_still_works(&sandbox).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spinning_provider_does_not_hold_up_another() -> anyhow::Result<()> {
-    let (sandbox, _dir) = sandbox()?;
-    // Eight CPU loops, more than the runtime has threads, each until its 10 s deadline.
+/// fixture-hostile looping on the CPU in `present` until its 10 s deadline, 8 calls at once.
+fn spinner(sandbox: &Sandbox) -> anyhow::Result<acmebox::sandbox::WasmDnsProvider> {
     let mut s = spec(
         "spinner",
         fixture("fixture-hostile")?,
@@ -317,7 +315,14 @@ async fn a_spinning_provider_does_not_hold_up_another() -> anyhow::Result<()> {
     );
     s.limits.timeout = Duration::from_secs(10);
     s.limits.max_concurrent_calls = 8;
-    let spinner = sandbox.load(s)?;
+    Ok(sandbox.load(s)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_provider_does_not_hold_up_another() -> anyhow::Result<()> {
+    let (sandbox, _dir) = sandbox()?;
+    // Eight CPU loops, more than the runtime has threads, each until its 10 s deadline.
+    let spinner = spinner(&sandbox)?;
     // Calls on one record name wait for each other: each loop has a name of its own.
     let loops: Vec<_> = (0..8)
         .map(|i| {
@@ -354,24 +359,8 @@ async fn serve_keeps_answering_while_a_provider_spins() -> anyhow::Result<()> {
 
     let (sandbox, _dir) = sandbox()?;
     let api = TestServer::start(200, "{}").await?;
-    let good = sandbox.load(spec(
-        "good",
-        fixture("fixture-good")?,
-        &[api.origin()],
-        &[
-            ("endpoint", plain(api.origin())),
-            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
-        ],
-    ))?;
-    let mut s = spec(
-        "spinner",
-        fixture("fixture-hostile")?,
-        &[],
-        &[("steps", plain("spin"))],
-    );
-    s.limits.timeout = Duration::from_secs(10);
-    s.limits.max_concurrent_calls = 8;
-    let spinner = sandbox.load(s)?;
+    let good = sandbox.load(good_spec(&api)?)?;
+    let spinner = spinner(&sandbox)?;
     let loud = sandbox.load(spec(
         "loud",
         fixture("fixture-hostile")?,

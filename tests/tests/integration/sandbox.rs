@@ -50,10 +50,9 @@ pub(crate) fn plain(v: impl Into<String>) -> ConfigValue {
     ConfigValue::Plain(v.into())
 }
 
-/// Loads fixture-good granted the test server, presents, and checks it reached the server.
-pub(crate) async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
-    let server = TestServer::start(200, "{}").await?;
-    let good = sandbox.load(spec(
+/// fixture-good, named `good`, granted and pointed at `server`.
+pub(crate) fn good_spec(server: &TestServer) -> anyhow::Result<ProviderSpec> {
+    Ok(spec(
         "good",
         fixture("fixture-good")?,
         &[server.origin()],
@@ -61,7 +60,13 @@ pub(crate) async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
             ("endpoint", plain(server.origin())),
             ("token", ConfigValue::Secret(Secret::new("tok-123"))),
         ],
-    ))?;
+    ))
+}
+
+/// Loads fixture-good granted the test server, presents, and checks it reached the server.
+pub(crate) async fn good_still_works(sandbox: &Sandbox) -> anyhow::Result<()> {
+    let server = TestServer::start(200, "{}").await?;
+    let good = sandbox.load(good_spec(&server)?)?;
     let report = good.present(&record()).await;
     assert!(
         report.is_ok(),
@@ -83,15 +88,7 @@ pub(crate) fn error_text(report: &CallReport) -> String {
 async fn good_provider_reaches_explicitly_granted_loopback() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
     let server = TestServer::start(200, "{}").await?;
-    let good = sandbox.load(spec(
-        "good",
-        fixture("fixture-good")?,
-        &[server.origin()],
-        &[
-            ("endpoint", plain(server.origin())),
-            ("token", ConfigValue::Secret(Secret::new("tok-123"))),
-        ],
-    ))?;
+    let good = sandbox.load(good_spec(&server)?)?;
     let report = good.present(&record()).await;
     assert!(report.is_ok(), "{}", error_text(&report));
     let received = server.received();
