@@ -187,6 +187,24 @@ enum Body {
     },
 }
 
+/// The request a body of lego's `httpreq` protocol asks for: `{"fqdn", "value"}`, or
+/// `{"domain", "token", "keyAuth"}` in raw mode; `None` when it is neither. Nothing is checked
+/// beyond the JSON shape: [`DnsRequest::txt_record`] checks the rest.
+pub fn parse_body(body: &[u8]) -> Option<DnsRequest> {
+    match serde_json::from_slice::<Body>(body).ok()? {
+        Body::Record { fqdn, value } => Some(DnsRequest::Record { fqdn, value }),
+        Body::Raw {
+            domain,
+            token,
+            key_auth,
+        } => Some(DnsRequest::Raw {
+            domain,
+            token: Some(token),
+            key_authorization: key_auth,
+        }),
+    }
+}
+
 async fn answer(
     runners: &[HookRunner],
     auth: Option<&BasicAuth>,
@@ -254,24 +272,12 @@ async fn answer(
             );
         }
     };
-    let dns_request = match serde_json::from_slice::<Body>(&body) {
-        Ok(Body::Record { fqdn, value }) => DnsRequest::Record { fqdn, value },
-        Ok(Body::Raw {
-            domain,
-            token,
-            key_auth,
-        }) => DnsRequest::Raw {
-            domain,
-            token: Some(token),
-            key_authorization: key_auth,
-        },
-        Err(_) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "the body must be JSON {\"fqdn\", \"value\"} or, in raw mode, \
-                 {\"domain\", \"token\", \"keyAuth\"}",
-            );
-        }
+    let Some(dns_request) = parse_body(&body) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "the body must be JSON {\"fqdn\", \"value\"} or, in raw mode, \
+             {\"domain\", \"token\", \"keyAuth\"}",
+        );
     };
     match runner.run(operation, &dns_request).await {
         Ok(report) => report_response(&report),

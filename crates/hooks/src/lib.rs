@@ -48,8 +48,8 @@ pub use error::{Error, Result};
 /// Length of a DNS-01 TXT value: base64url without padding of a SHA-256 digest.
 const VALUE_LEN: usize = 43;
 
-/// A DNS-01 record change an ACME client asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A DNS-01 record change an ACME client asks for. Its `Debug` hides the key authorization.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DnsRequest {
     /// The record as the client computed it.
     Record {
@@ -70,6 +70,24 @@ pub enum DnsRequest {
     },
 }
 
+impl std::fmt::Debug for DnsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DnsRequest::Record { fqdn, value } => f
+                .debug_struct("Record")
+                .field("fqdn", fqdn)
+                .field("value", value)
+                .finish(),
+            DnsRequest::Raw { domain, token, .. } => f
+                .debug_struct("Raw")
+                .field("domain", domain)
+                .field("token", token)
+                .field("key_authorization", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
 impl DnsRequest {
     /// The TXT record to publish with `ttl`, after checking the request.
     pub fn txt_record(&self, ttl: u32) -> Result<TxtRecord> {
@@ -84,10 +102,11 @@ impl DnsRequest {
                 if let Some(token) = token
                     && key_authorization.token().as_str() != token
                 {
+                    // Only the token part is shown: the key authorization is the proof itself.
                     return Err(invalid(format!(
                         "the token {token:?} is not the first part of the key authorization \
-                         {:?}; pass the two from the same challenge",
-                        key_authorization.as_str()
+                         (whose token is {:?}); pass the two from the same challenge",
+                        key_authorization.token().as_str()
                     )));
                 }
                 let record = Dns01Record::new(&Identifier::parse(domain)?, &key_authorization)?;
@@ -135,10 +154,12 @@ fn record_from_parts(fqdn: &str, value: &str, ttl: u32) -> Result<TxtRecord> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
+        // The value is not shown: what is passed by mistake here is often the key authorization.
         return Err(invalid(format!(
-            "the TXT value {value:?} is not a DNS-01 value (43 base64url characters, the \
+            "the TXT value ({} characters) is not a DNS-01 value (43 base64url characters, the \
              SHA-256 of the key authorization); did the client pass the key authorization \
-             instead? Then use its raw mode"
+             instead? Then use its raw mode",
+            value.chars().count()
         )));
     }
     Ok(TxtRecord {
@@ -330,6 +351,7 @@ mod tests {
             .expect_err("token mismatch")
             .to_string();
         assert!(err.contains("is not the first part"), "{err}");
+        assert!(!err.contains(KEY_AUTHORIZATION), "{err}");
         let err = DnsRequest::Raw {
             domain: "example.com".into(),
             token: None,
