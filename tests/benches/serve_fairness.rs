@@ -152,9 +152,9 @@ async fn measure(
     Ok(latencies)
 }
 
-/// Waits until eight spinner calls run, each on its thread (named `acmebox:spinner` while it
-/// runs one), at their lowest priority. The service's own answer (a 404 for an unknown provider)
-/// must come meanwhile.
+/// Waits until eight spinner calls run, each on its thread (named `acmebox:spinner`; such a
+/// thread ends with its call, having lowered its priority), all at their lowest priority. The
+/// service's own answer (a 404 for an unknown provider) must come meanwhile.
 async fn wait_for_running(client: &reqwest::Client, addr: SocketAddr) -> anyhow::Result<()> {
     let answer = client
         .post(format!("http://{addr}/nobody/present"))

@@ -251,15 +251,27 @@ pub(crate) struct Sequential {
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Names the current thread `acmebox:<what>` where the system shows thread names (cut to 15
-/// bytes there), so a busy provider's calls can be told apart in `top -H`.
-fn name_thread(what: &str) {
+/// Names the current call thread `acmebox:<provider>` where the system shows thread names (cut
+/// to 15 bytes there), so a busy provider's calls can be told apart in `top -H`. A pool thread
+/// keeps its name between calls: it is set only when the provider changes, so the next call of
+/// the same provider on that thread costs no system call.
+fn name_thread(provider: &str) {
     #[cfg(target_os = "linux")]
-    if let Ok(name) = std::ffi::CString::new(format!("acmebox:{what}")) {
-        let _ = rustix::thread::set_name(&name);
+    {
+        thread_local! {
+            static NAMED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        NAMED.with_borrow_mut(|named| {
+            if named != provider
+                && let Ok(name) = std::ffi::CString::new(format!("acmebox:{provider}"))
+                && rustix::thread::set_name(&name).is_ok()
+            {
+                provider.clone_into(named);
+            }
+        });
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = what;
+    let _ = provider;
 }
 
 impl std::fmt::Debug for WasmDnsProvider {
@@ -383,7 +395,6 @@ impl WasmDnsProvider {
         let spawned = crate::call_threads::run(Box::new(move || {
             name_thread(this.name());
             let done = handle.block_on(this.call_here(operation, call));
-            name_thread("idle");
             // The caller may have stopped waiting; the call ran to its end regardless.
             let _ = answer.send(done);
         }));
