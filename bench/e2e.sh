@@ -41,7 +41,7 @@ cache_dir = "cache"
 
 [providers.pdns]
 component = "$component"
-allow = ["$origin"]
+allow = ["danger:$origin"]
 ttl = 60
 
 [providers.pdns.config]

@@ -6,7 +6,9 @@
 //!     powerdns.wasm http://127.0.0.1:8081 example.test
 //! ```
 //!
-//! The provider may reach only the origin granted (the second argument). Its config here is
+//! The provider may reach only the origin granted (the second argument). A grant that weakens
+//! the sandbox, such as plain http or a loopback address, is written with `danger:` in front;
+//! this example adds the marker when the origin needs it and prints why. Its config here is
 //! PowerDNS's (`api_url`, and `api_key` from the `PDNS_API_KEY` environment variable, marked
 //! secret so it is redacted from every report); change the keys for another provider.
 
@@ -30,7 +32,14 @@ async fn main() -> acmebox::Result<()> {
     let sandbox = Sandbox::new(&std::env::temp_dir().join("acmebox-example-cache"))?;
 
     let mut spec = ProviderSpec::new("pdns", PathBuf::from(component));
-    spec.allow = vec![api_url.clone()];
+    let entry = acmebox::egress::GrantEntry::parse(&api_url).map_err(|e| e.for_provider("pdns"))?;
+    spec.allow = vec![match entry.danger_reason() {
+        Some(reason) => {
+            eprintln!("granting `{entry}` although {reason}");
+            format!("{}{entry}", acmebox::egress::DANGER_MARKER)
+        }
+        None => entry.to_string(),
+    }];
     spec.config = BTreeMap::from([
         ("api_url".to_owned(), ConfigValue::Plain(api_url)),
         (

@@ -75,7 +75,7 @@ cache_dir = "cache"
 
 [providers.pdns]
 component = "$component"
-allow = ["$api_base"]
+allow = ["danger:$api_base"]
 
 [providers.pdns.config]
 api_url = "$api_base"

@@ -7,13 +7,15 @@
 //! Checks: no panic; a parsed entry (HTTP or `dns://`) prints in a form that parses back to an
 //! equal entry; an allowed target prints as an entry that allows it; `check_url` and
 //! `check_request` agree; a query never reaches a redacted URL, a target or a denial; redacted
-//! URLs hold no control characters; a socket is allowed only to a granted `dns://` address.
+//! URLs hold no control characters; a socket is allowed only to a granted `dns://` address;
+//! an entry that weakens the sandbox is accepted strictly only with the `danger:` marker.
 #![cfg_attr(fuzzing, no_main)]
 
 use std::net::{IpAddr, SocketAddr};
 
 use acmebox_egress::{
-    Denial, DnsServerEntry, Grant, GrantEntry, SocketUse, Target, blocked_reason, redact_url,
+    DANGER_MARKER, Denial, DnsServerEntry, Grant, GrantEntry, SocketUse, Target, blocked_reason,
+    redact_url,
 };
 use acmebox_fuzz::{paragraphs, shows};
 
@@ -45,7 +47,8 @@ fn check(input: &str) {
         );
         let _ = entry.is_dangerous();
     }
-    let full = Grant::parse(&entries);
+    let full = Grant::parse_lenient(&entries);
+    marker_rules(&entries, &full);
     let grant: Grant = parsed.into_iter().collect();
 
     let mut addrs: Vec<IpAddr> = addrs.iter().filter_map(|a| a.trim().parse().ok()).collect();
@@ -91,6 +94,36 @@ fn check(input: &str) {
         }
         query_stays_hidden(&grant, url, &result);
         split_request_agrees(&grant, url, &result);
+    }
+}
+
+/// The `danger:` marker: strict parsing accepts a list only where lenient parsing does, to the
+/// same grant, with one warning per entry that weakens the sandbox; and the canonical entries,
+/// each marked exactly when it weakens the sandbox, are always accepted.
+fn marker_rules(entries: &[&str], lenient: &Result<Grant, acmebox_egress::GrantError>) {
+    let strict = Grant::parse(entries);
+    if let Ok(strict) = &strict {
+        assert_eq!(Ok(strict), lenient.as_ref(), "{entries:?}");
+    }
+    let Ok(lenient) = lenient else { return };
+    let dangerous = lenient.dangerous_entries().count() + lenient.dangerous_dns_servers().count();
+    let mark = |printed: String, weakens: bool| {
+        if weakens {
+            format!("{DANGER_MARKER}{printed}")
+        } else {
+            printed
+        }
+    };
+    let canonical: Vec<String> = (lenient.entries().iter())
+        .map(|e| mark(e.to_string(), e.is_dangerous()))
+        .chain((lenient.dns_servers().iter()).map(|e| mark(e.to_string(), e.is_dangerous())))
+        .collect();
+    let remarked = Grant::parse(&canonical)
+        .unwrap_or_else(|err| panic!("{canonical:?} (from {entries:?}) is refused: {err}"));
+    assert_eq!(&remarked, lenient, "{canonical:?}");
+    assert_eq!(remarked.warnings().len(), dangerous, "{canonical:?}");
+    if let Ok(strict) = strict {
+        assert_eq!(strict.warnings().len(), dangerous, "{entries:?}");
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::standin::Standin;
 use acmebox_tests::support::{APEX_VALUE, record};
@@ -304,7 +305,7 @@ const SUBJECTS: &[Subject] = &[
 fn spec(subject: &Subject, standin: &Standin) -> ProviderSpec {
     let component = provider(&format!("acmebox-provider-{}", subject.name)).expect("build");
     let mut spec = ProviderSpec::new(subject.name, component);
-    spec.allow = vec![standin.origin()];
+    spec.allow = vec![danger(standin.origin())];
     spec.config = BTreeMap::from([(
         "api_url".to_owned(),
         ConfigValue::Plain(format!("{}{}", standin.origin(), subject.api_path)),

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use acmebox::config::Config;
 use acmebox::hooks::DnsRequest;
 use acmebox::sandbox::{CallReport, Sandbox, TxtRecord, WasmDnsProvider};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::servers::servers;
 use anyhow::{Context, bail, ensure};
@@ -120,11 +121,12 @@ impl Setup {
             &config,
             format!(
                 "cache_dir = {cache:?}\n\n[providers.pdns]\ncomponent = {component:?}\n\
-                 allow = [{origin:?}]\nttl = 60\n\n[providers.pdns.config]\napi_url = {origin:?}\n\
+                 allow = [{grant:?}]\nttl = 60\n\n[providers.pdns.config]\napi_url = {origin:?}\n\
                  api_key = {{ file = {key:?}, secret = true }}\n",
                 cache = dir.path().join("cache").display().to_string(),
                 component = component.display().to_string(),
                 key = key_file.display().to_string(),
+                grant = danger(&origin),
             ),
         )?;
         Ok(Setup {

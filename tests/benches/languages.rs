@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{CacheStatus, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider};
+use acmebox_tests::danger;
 use acmebox_tests::guests::{js_provider, provider, python_provider};
 use acmebox_tests::http_server::SlowServer;
 use acmebox_tests::httpreq_endpoint::HttpreqEndpoint;
@@ -57,7 +58,7 @@ fn httpreq_config(origin: &str) -> BTreeMap<String, ConfigValue> {
 
 fn spec(subject: &Subject, origin: &str) -> ProviderSpec {
     let mut spec = ProviderSpec::new(subject.language, &subject.component);
-    spec.allow = vec![origin.to_owned()];
+    spec.allow = vec![danger(origin)];
     spec.config = (subject.config)(origin);
     spec
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{ProviderSpec, Sandbox, TxtRecord};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::servers::servers;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -158,7 +159,7 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sandbox = Sandbox::new(&dir.path().join("cache")).expect("sandbox");
     let mut spec = ProviderSpec::new("pdns", component);
-    spec.allow = vec![origin.clone()];
+    spec.allow = vec![danger(&origin)];
     spec.config = BTreeMap::from([
         ("api_url".to_owned(), ConfigValue::Plain(origin)),
         (

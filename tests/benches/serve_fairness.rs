@@ -27,6 +27,7 @@ use acmebox::config::{ConfigValue, Secret};
 use acmebox::hooks::HookRunner;
 use acmebox::hooks::httpreq::HttpreqServer;
 use acmebox::sandbox::{ProviderSpec, Sandbox};
+use acmebox_tests::danger;
 use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::TestServer;
 use anyhow::{Context, ensure};
@@ -103,7 +104,7 @@ async fn start(dir: &std::path::Path) -> anyhow::Result<(SocketAddr, TestServer)
     let api = TestServer::start(200, "{}").await?;
     let sandbox = Sandbox::new(&dir.join("cache"))?;
     let mut good = ProviderSpec::new("good", fixture("fixture-good")?);
-    good.allow = vec![api.origin()];
+    good.allow = vec![danger(api.origin())];
     good.config
         .insert("endpoint".into(), ConfigValue::Plain(api.origin()));
     good.config

@@ -22,3 +22,10 @@ pub fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
+
+/// `entry` as an allow-list entry that knowingly weakens the sandbox (`danger:` in front).
+/// Every server the tests run is on loopback, often over plain http, and a grant for one is
+/// refused without the marker, as it would be for an operator.
+pub fn danger(entry: impl std::fmt::Display) -> String {
+    format!("danger:{entry}")
+}

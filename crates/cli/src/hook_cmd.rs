@@ -105,6 +105,7 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
         );
     };
     let mut runner = HookRunner::from_config(config, provider)?;
+    crate::warn_about_grant(runner.provider(), "acmebox: ");
     let operation = match args.phase {
         CertbotPhase::Auth => Operation::Present,
         CertbotPhase::Cleanup => Operation::Cleanup,
@@ -151,6 +152,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     runtime()?.block_on(async {
         let runners = HookRunner::from_config_many(&args.config, &args.provider)?;
+        for runner in &runners {
+            crate::warn_about_grant(runner.provider(), "acmebox: ");
+        }
         let server = HttpreqServer::bind_providers(args.listen, runners, auth).await?;
         match args.provider.as_slice() {
             [only] => eprintln!(

@@ -46,9 +46,9 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        HookRunner::from_config(&config, &provider)?
-            .run(operation, &request)
-            .await
+        let runner = HookRunner::from_config(&config, &provider)?;
+        crate::warn_about_grant(runner.provider(), "acmebox-lego-exec: ");
+        runner.run(operation, &request).await
     })?;
     report.write_lines(&mut std::io::stderr().lock(), "acmebox-lego-exec: ")?;
     Ok(if report.is_ok() {

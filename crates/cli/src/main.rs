@@ -49,6 +49,14 @@ enum Command {
     },
 }
 
+/// Prints the warnings of a provider's grant (entries marked `danger:`), every time the CLI
+/// loads it, with the prefix of the command's other lines.
+fn warn_about_grant(provider: &acmebox::sandbox::WasmDnsProvider, prefix: &str) {
+    for warning in provider.grant_warnings() {
+        eprintln!("{prefix}warning: {warning}");
+    }
+}
+
 fn main() -> ExitCode {
     // One binary: run under the name `acmebox-lego-exec` (lego's `EXEC_PATH`, which takes no
     // arguments), it is lego's exec provider.

@@ -61,9 +61,10 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
             cache_dir,
         } => return inspect(component, json, cache_dir).await,
     };
-    let report = sandbox::run_from_config(
-        &args.config,
-        &args.provider,
+    let provider = sandbox::load_from_config(&args.config, &args.provider)?;
+    crate::warn_about_grant(&provider, "acmebox: ");
+    let report = sandbox::run_record(
+        provider,
         operation,
         &args.identifier,
         &args.key_authorization,

@@ -226,7 +226,7 @@ impl<'a> Kit<'a> {
                  from the config when it is configurable)"
                     .to_owned(),
             );
-        } else if let Err(err) = Grant::parse(&info.hosts) {
+        } else if let Err(err) = Grant::parse_lenient(&info.hosts) {
             gaps.push(format!("its hosts are not allow-list entries: {err}"));
         }
         if info.propagation_timeout_secs == 0 {

@@ -62,7 +62,7 @@ pub enum DenialReason {
 /// assert_eq!(
 ///     denial.message("pdns"),
 ///     "provider `pdns` asked for http://10.0.0.5/zones?<redacted> which is not in its allow list; \
-///      add `http://10.0.0.5` to `allow` if that is intended",
+///      add `danger:http://10.0.0.5` to `allow` if that is intended",
 /// );
 /// # Ok::<(), acmebox_egress::GrantError>(())
 /// ```

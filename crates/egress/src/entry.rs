@@ -139,20 +139,28 @@ impl GrantEntry {
     }
 
     /// How the entry weakens the sandbox: it grants plain http (readable and changeable on the
-    /// way), or it names an address or range that overlaps a network refused by default (see
-    /// [`blocked_reason`]). Such entries are the operator's explicit choice and are honoured.
+    /// way), it names an address or range that overlaps a network refused by default (see
+    /// [`blocked_reason`]), or it names a whole range of addresses. Such entries are honoured
+    /// only when the operator marks them (see [`Grant::parse`](super::Grant::parse)).
     pub fn danger_reason(&self) -> Option<&'static str> {
         if self.scheme == Scheme::Http {
             return Some("it allows plain http, which anyone on the path can read and change");
         }
-        let overlaps = match &self.host {
-            HostPattern::Ip(ip) => blocked_reason(*ip).is_some(),
-            HostPattern::Net(net) => net_overlaps_blocked(net),
-            HostPattern::Name(_) | HostPattern::Wildcard(_) => false,
-        };
-        overlaps.then_some(
-            "it names addresses in private or special-purpose networks, which are otherwise refused",
-        )
+        match &self.host {
+            HostPattern::Ip(ip) if blocked_reason(*ip).is_some() => Some(
+                "it names an address in a private or special-purpose network, which is \
+                 otherwise refused",
+            ),
+            HostPattern::Net(net) if net_overlaps_blocked(net) => Some(
+                "it names a range that reaches into private or special-purpose networks, which \
+                 are otherwise refused",
+            ),
+            HostPattern::Net(_) => Some(
+                "it names a whole range of addresses; grant the API's name or single address \
+                 where you can",
+            ),
+            HostPattern::Ip(_) | HostPattern::Name(_) | HostPattern::Wildcard(_) => None,
+        }
     }
 }
 
@@ -190,6 +198,14 @@ impl GrantError {
         GrantError {
             entry: entry.to_owned(),
             reason,
+        }
+    }
+
+    /// The same error for the entry as the operator wrote it (with a marker around it).
+    pub(super) fn written_as(self, written: &str) -> Self {
+        GrantError {
+            entry: written.to_owned(),
+            reason: self.reason,
         }
     }
 
@@ -640,11 +656,11 @@ mod tests {
             ("https://192.0.2.1", true),
             ("https://10.0.0.0/8", true),
             ("https://8.8.8.8", false),
-            ("https://8.0.0.0/8", false),
+            ("https://8.0.0.0/8", true),
             ("https://0.0.0.0/0", true),
             ("https://8.0.0.0/5", true),
             ("https://[2606:4700::1111]", false),
-            ("https://[2606:4700::]/32", false),
+            ("https://[2606:4700::]/32", true),
             ("https://[::]/0", true),
             ("https://[fd00::]/8", true),
             ("https://[::ffff:127.0.0.1]", true),

@@ -19,17 +19,74 @@ pub struct Grant {
 impl Grant {
     /// Parses every entry (see the [module docs](super) for the grammar): `dns://` entries as
     /// [`DnsServerEntry`], the others as [`GrantEntry`]. The first invalid entry is the error.
+    ///
+    /// An entry that weakens the sandbox (plain http, an address or range in a network refused
+    /// by default, any range; see [`GrantEntry::danger_reason`]) must carry the
+    /// [`DANGER_MARKER`], `danger:http://10.0.0.5:8081`, and an entry that does not weaken it
+    /// must not: a grant says in its own words where it opens the sandbox, and
+    /// [`warnings`](Self::warnings) lists those entries for the host to repeat on every load.
+    ///
+    /// ```
+    /// use acmebox_egress::Grant;
+    /// assert!(Grant::parse(&["http://127.0.0.1:8081"]).is_err());
+    /// let grant = Grant::parse(&["danger:http://127.0.0.1:8081", "https://api.example.com"])?;
+    /// assert_eq!(grant.warnings().len(), 1);
+    /// assert!(Grant::parse(&["danger:https://api.example.com"]).is_err());
+    /// # Ok::<(), acmebox_egress::GrantError>(())
+    /// ```
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, GrantError> {
+        Self::parse_with(entries, true)
+    }
+
+    /// Parses like [`parse`](Self::parse) but takes entries that weaken the sandbox with or
+    /// without the [`DANGER_MARKER`]: for lists that are not an operator's grant, such as the
+    /// hosts a provider's `describe()` says it needs (which the operator copies into `allow`).
+    pub fn parse_lenient<S: AsRef<str>>(entries: &[S]) -> Result<Self, GrantError> {
+        Self::parse_with(entries, false)
+    }
+
+    fn parse_with<S: AsRef<str>>(entries: &[S], need_marker: bool) -> Result<Self, GrantError> {
         let mut grant = Grant::default();
-        for entry in entries {
-            let entry = entry.as_ref();
-            if DnsServerEntry::is_dns_entry(entry) {
-                let server = DnsServerEntry::parse(entry)?;
+        for written in entries {
+            let written = written.as_ref();
+            let (marked, entry) = split_danger_marker(written);
+            let (canonical, danger) = if DnsServerEntry::is_dns_entry(entry) {
+                let server = DnsServerEntry::parse(entry).map_err(|e| e.written_as(written))?;
+                let seen = (server.to_string(), server.danger_reason());
                 if !grant.dns_servers.contains(&server) {
                     grant.dns_servers.push(server);
                 }
+                seen
             } else {
-                grant.entries.push(GrantEntry::parse(entry)?);
+                let parsed = GrantEntry::parse(entry).map_err(|e| e.written_as(written))?;
+                let seen = (parsed.to_string(), parsed.danger_reason());
+                grant.entries.push(parsed);
+                seen
+            };
+            if !need_marker {
+                continue;
+            }
+            match (marked, danger) {
+                (false, Some(reason)) => {
+                    return Err(GrantError::new(
+                        written,
+                        format!(
+                            "this entry weakens the sandbox: {reason}. If the provider needs \
+                             it, say so by writing it as \"{DANGER_MARKER}{canonical}\" \
+                             (acmebox then warns about it on every load)"
+                        ),
+                    ));
+                }
+                (true, None) => {
+                    return Err(GrantError::new(
+                        written,
+                        format!(
+                            "the `{DANGER_MARKER}` marker is only for entries that weaken the \
+                             sandbox, and this one does not; write \"{canonical}\""
+                        ),
+                    ));
+                }
+                _ => {}
             }
         }
         Ok(grant)
@@ -61,7 +118,7 @@ impl Grant {
     }
 
     /// The HTTP entries that weaken the sandbox (plain http, refused networks named
-    /// explicitly), for the host to warn about when it loads a configuration.
+    /// explicitly, ranges), for the host to warn about when it loads a configuration.
     pub fn dangerous_entries(&self) -> impl Iterator<Item = &GrantEntry> {
         self.entries.iter().filter(|entry| entry.is_dangerous())
     }
@@ -71,6 +128,22 @@ impl Grant {
         self.dns_servers.iter().filter(|entry| entry.is_dangerous())
     }
 
+    /// One sentence per entry that weakens the sandbox, naming the entry and how, for the host
+    /// to print every time it loads the grant.
+    pub fn warnings(&self) -> Vec<String> {
+        let http = self
+            .dangerous_entries()
+            .filter_map(|e| Some((e.to_string(), e.danger_reason()?)));
+        let dns = self
+            .dangerous_dns_servers()
+            .filter_map(|e| Some((e.to_string(), e.danger_reason()?)));
+        http.chain(dns)
+            .map(|(entry, reason)| {
+                format!("allow entry `{DANGER_MARKER}{entry}` weakens the sandbox: {reason}")
+            })
+            .collect()
+    }
+
     /// Decides on one socket use of a provider (see [`socket`](super::socket) for the rules):
     /// connect, send and receive only to a granted `dns://` address; bind only to the wildcard
     /// address with an ephemeral port; never listen or accept. Without a `dns://` entry every
@@ -78,7 +151,7 @@ impl Grant {
     ///
     /// ```
     /// use acmebox_egress::{Grant, SocketUse};
-    /// let grant = Grant::parse(&["dns://127.0.0.1:5353"])?;
+    /// let grant = Grant::parse(&["danger:dns://127.0.0.1:5353"])?;
     /// assert!(grant.check_socket("127.0.0.1:5353".parse()?, SocketUse::TcpConnect).is_ok());
     /// assert!(grant.check_socket("127.0.0.1:53".parse()?, SocketUse::TcpConnect).is_err());
     /// assert!(grant.check_socket("0.0.0.0:0".parse()?, SocketUse::UdpBind).is_ok());
@@ -155,12 +228,11 @@ impl Grant {
         {
             return Ok(addr);
         }
-        let suggestion = Target {
+        let suggestion = suggest(&Target {
             host: Host::Ip(ip),
             url: String::new(),
             ..target.clone()
-        }
-        .to_string();
+        });
         Err(Denial::new(
             target.url.clone(),
             DenialReason::BlockedAddress {
@@ -189,11 +261,38 @@ impl Grant {
         if self.entries.iter().any(|entry| entry.matches(&target)) {
             return Ok(target);
         }
-        let suggestion = target.to_string();
+        let suggestion = suggest(&target);
         Err(Denial::new(
             target.url,
             DenialReason::NotAllowed { suggestion },
         ))
+    }
+}
+
+/// What an allow-list entry starts with when it knowingly weakens the sandbox; see
+/// [`Grant::parse`]. Compared case-insensitively, white space around it is ignored.
+pub const DANGER_MARKER: &str = "danger:";
+
+/// The entry an operator would write to allow requests to `target`, with the
+/// [`DANGER_MARKER`] when that entry weakens the sandbox (plain http, a refused address).
+fn suggest(target: &Target) -> String {
+    let weakens = target.scheme() == Scheme::Http
+        || matches!(target.host(), Host::Ip(ip) if blocked_reason(*ip).is_some());
+    if weakens {
+        format!("{DANGER_MARKER}{target}")
+    } else {
+        target.to_string()
+    }
+}
+
+/// Splits an entry into whether it carries the [`DANGER_MARKER`] and the entry after it.
+fn split_danger_marker(written: &str) -> (bool, &str) {
+    let trimmed = written.trim_ascii();
+    match trimmed.get(..DANGER_MARKER.len()) {
+        Some(head) if head.eq_ignore_ascii_case(DANGER_MARKER) => {
+            (true, trimmed[DANGER_MARKER.len()..].trim_ascii())
+        }
+        _ => (false, written),
     }
 }
 
@@ -212,8 +311,9 @@ mod tests {
 
     use super::*;
 
+    /// The checks below are about matching, not about the marker: they take entries as written.
     fn grant(entries: &[&str]) -> Grant {
-        Grant::parse(entries).expect("the test input is valid")
+        Grant::parse_lenient(entries).expect("the test input is valid")
     }
 
     #[test]
@@ -429,7 +529,7 @@ mod tests {
             .expect_err("the input is refused");
         assert_eq!(
             denial.message("pdns"),
-            "provider `pdns` asked for http://10.0.0.5/ which is not in its allow list; add `http://10.0.0.5` to `allow` if that is intended"
+            "provider `pdns` asked for http://10.0.0.5/ which is not in its allow list; add `danger:http://10.0.0.5` to `allow` if that is intended"
         );
         let denial = g
             .check_url("https://API.example.com:8443/x?key=s3cret")
@@ -447,7 +547,7 @@ mod tests {
         assert!(
             denial
                 .message("p")
-                .contains("add `https://[::1]:8443` to `allow`")
+                .contains("add `danger:https://[::1]:8443` to `allow`")
         );
         let denial = g
             .check_url("gopher://api.example.com/")
@@ -642,7 +742,7 @@ mod tests {
             "{msg}"
         );
         assert!(
-            msg.ends_with("add `https://169.254.169.254` to `allow` if that is intended"),
+            msg.ends_with("add `danger:https://169.254.169.254` to `allow` if that is intended"),
             "{msg}"
         );
         let denial = g
@@ -698,6 +798,97 @@ mod tests {
             err.starts_with("provider `pdns`: allow-list entry"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn entries_that_weaken_the_sandbox_need_the_marker() {
+        // (entry as written, accepted by `parse`, words the error must contain)
+        let cases: &[(&str, bool, &str)] = &[
+            ("https://api.example.com", true, ""),
+            ("dns://8.8.8.8", true, ""),
+            (
+                "http://api.example.com",
+                false,
+                "\"danger:http://api.example.com\"",
+            ),
+            ("danger:http://api.example.com", true, ""),
+            ("  DANGER: http://127.0.0.1:8081 ", true, ""),
+            (
+                "http://127.0.0.1:8081",
+                false,
+                "\"danger:http://127.0.0.1:8081\"",
+            ),
+            (
+                "https://10.0.0.5",
+                false,
+                "private or special-purpose network",
+            ),
+            ("https://0.0.0.0/0", false, "\"danger:https://0.0.0.0/0\""),
+            ("https://10.0.0.0/8", false, "reaches into private"),
+            ("https://8.8.8.0/24", false, "a whole range of addresses"),
+            ("https://[::1]:8443", false, "\"danger:https://[::1]:8443\""),
+            ("danger:https://[fd00::]/8", true, ""),
+            (
+                "dns://127.0.0.1:5353",
+                false,
+                "\"danger:dns://127.0.0.1:5353\"",
+            ),
+            ("danger:dns://127.0.0.1:5353", true, ""),
+            (
+                "danger:https://api.example.com",
+                false,
+                "write \"https://api.example.com\"",
+            ),
+            ("danger:dns://8.8.8.8", false, "write \"dns://8.8.8.8:53\""),
+            (
+                "danger:https://bad.example/path",
+                false,
+                "an entry has no path",
+            ),
+            ("danger:", false, "the entry is empty"),
+        ];
+        for (written, accepted, words) in cases {
+            match Grant::parse(&[written]) {
+                Ok(grant) => {
+                    assert!(accepted, "{written:?} was accepted");
+                    let marked = written.trim().to_ascii_lowercase().starts_with("danger:");
+                    assert_eq!(grant.warnings().len(), usize::from(marked), "{written:?}");
+                }
+                Err(err) => {
+                    assert!(!accepted, "{written:?}: {err}");
+                    assert_eq!(err.entry(), *written);
+                    let msg = err.to_string();
+                    assert!(msg.contains(words), "{written:?}: {msg:?} lacks {words:?}");
+                }
+            }
+            // Leniently, every well-formed entry is taken with or without the marker.
+            let well_formed = !words.contains("path") && !words.contains("empty");
+            assert_eq!(
+                Grant::parse_lenient(&[written]).is_ok(),
+                well_formed,
+                "{written:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn warnings_name_each_marked_entry_and_how_it_weakens() {
+        let g = Grant::parse(&[
+            "https://api.example.com",
+            "danger:http://pdns.test:8081",
+            "danger:dns://127.0.0.1:5353",
+        ])
+        .expect("the test input is valid");
+        assert_eq!(
+            g.warnings(),
+            [
+                "allow entry `danger:http://pdns.test:8081` weakens the sandbox: it allows plain \
+                 http, which anyone on the path can read and change",
+                "allow entry `danger:dns://127.0.0.1:5353` weakens the sandbox: it names an \
+                 address in private or special-purpose networks, which are otherwise refused",
+            ]
+        );
+        assert!(grant(&["https://api.example.com"]).warnings().is_empty());
     }
 
     /// A DNS name of two to four labels, lower case.

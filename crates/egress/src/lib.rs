@@ -28,9 +28,11 @@
 //!   `https://api.example.com` cannot reach `127.0.0.1` by pointing that name at it (DNS
 //!   rebinding). Only an entry naming the address or a range containing it, for the same scheme
 //!   and port, lets a request reach such a network: that is the operator's explicit choice,
-//!   for example a PowerDNS API on `http://10.0.0.5:8081`.
-//! - **Visible weakening.** Entries that grant plain http or name refused networks report
-//!   [`GrantEntry::is_dangerous`]; [`Grant::dangerous_entries`] lists them so the host can warn.
+//!   for example a PowerDNS API on `danger:http://10.0.0.5:8081`.
+//! - **Weakening is written down.** An entry that grants plain http, names a refused network or
+//!   names any range of addresses weakens the sandbox ([`GrantEntry::danger_reason`]). It is
+//!   refused unless it starts with [`DANGER_MARKER`] (`danger:http://10.0.0.5:8081`), and
+//!   [`Grant::warnings`] names each such entry so the host can warn on every load.
 //! - **No redirects.** The host never follows redirects: a `3xx` response goes back to the
 //!   guest as is. A redirect would be a second request that escaped both checks; a guest that
 //!   wants to follow one makes a new request, which is checked like any other.
@@ -41,6 +43,7 @@
 //! # Grant grammar
 //!
 //! ```text
+//! written  = [ "danger:" ] entry                    ; the marker: see below
 //! entry    = scheme "://" host [ ":" port ]
 //!          / "dns://" ( ipv4 / "[" ipv6 "]" ) [ ":" port ]   ; see the socket module
 //! scheme   = "https" / "http"                       ; case-insensitive
@@ -66,13 +69,16 @@
 //! - Paths, queries, fragments and user information are refused, as is a bare `*`.
 //!   Surrounding white space is ignored.
 //!
+//! - An entry that weakens the sandbox (plain `http`, an address or range in a refused
+//!   network, any range) must start with `danger:`, and no other entry may.
+//!
 //! Entries are independent: a request is allowed when any entry matches. Every entry prints in
 //! a canonical form ([`GrantEntry`]'s `Display`) that parses back to an equal entry.
 //!
 //! ```
 //! use acmebox_egress::{DenialReason, Grant};
 //!
-//! let grant = Grant::parse(&["https://api.example.com", "https://192.0.2.0/24"])?;
+//! let grant = Grant::parse(&["https://api.example.com", "danger:https://192.0.2.0/24"])?;
 //! let target = grant.check_url("https://API.Example.com./v1/zones?key=s3cret")?;
 //! assert_eq!(target.to_string(), "https://api.example.com");
 //! assert_eq!(target.url(), "https://API.Example.com./v1/zones?<redacted>");
@@ -106,7 +112,7 @@ pub use blocked::blocked_reason;
 pub use denial::{Denial, DenialReason};
 pub use entry::{GrantEntry, GrantError, PortPattern, Scheme};
 pub use error::{Error, Result};
-pub use grant::Grant;
+pub use grant::{DANGER_MARKER, Grant};
 pub use headers::{
     ALLOWED_METHODS, FORBIDDEN_REQUEST_HEADER_PREFIXES, FORBIDDEN_REQUEST_HEADERS,
     forbidden_request_headers, is_allowed_method, is_forbidden_request_header,

@@ -13,9 +13,9 @@
 //!   `send` do implicitly).
 //! - **No listening, no accepting**: a provider is a client.
 //!
-//! A granted address in a network refused by default (loopback, private ranges) is honoured,
-//! since the entry names it literally, and reported by [`DnsServerEntry::danger_reason`], like
-//! an `https://10.0.0.5` entry.
+//! A granted address in a network refused by default (loopback, private ranges) is honoured
+//! when the entry is marked (`danger:dns://10.0.0.53`), since it names the address literally,
+//! and reported by [`DnsServerEntry::danger_reason`], like a `danger:https://10.0.0.5` entry.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -184,7 +184,14 @@ pub(super) fn check_socket(
                 Err(Denial::new(
                     target,
                     DenialReason::NotAllowed {
-                        suggestion: DnsServerEntry { addr }.to_string(),
+                        suggestion: {
+                            let entry = DnsServerEntry { addr };
+                            if entry.is_dangerous() {
+                                format!("{}{entry}", super::DANGER_MARKER)
+                            } else {
+                                entry.to_string()
+                            }
+                        },
                     },
                 ))
             }
@@ -441,7 +448,7 @@ mod tests {
         assert_eq!(
             denial.message("rfc2136"),
             "provider `rfc2136` asked for tcp connect 127.0.0.1:25355 which is not in its allow \
-             list; add `dns://127.0.0.1:25355` to `allow` if that is intended"
+             list; add `danger:dns://127.0.0.1:25355` to `allow` if that is intended"
         );
         let denial =
             check_socket(&[], "0.0.0.0:0".parse().expect("valid"), SocketUse::TcpBind).unwrap_err();

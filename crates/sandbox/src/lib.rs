@@ -56,5 +56,5 @@ pub use redact::{REDACTED, bound};
 pub use report::{
     AuditRecord, CallReport, Decision, LogLevel, LogRecord, LogSource, Operation, SocketRecord,
 };
-pub use run::{inspect, run_from_config};
+pub use run::{inspect, load_from_config, run_from_config, run_record};
 pub use spec::ProviderSpec;

@@ -208,6 +208,7 @@ pub(crate) struct Inner {
     pub(crate) config: Arc<BTreeMap<String, ConfigValue>>,
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) imports: Vec<String>,
+    pub(crate) grant_warnings: Vec<String>,
     pub(crate) sha256: String,
     pub(crate) ttl: u32,
     pub(crate) cache_status: super::CacheStatus,
@@ -332,6 +333,14 @@ impl WasmDnsProvider {
     /// Every import of the component, as `namespace:package/interface@version`.
     pub fn imports(&self) -> &[String] {
         &self.inner.imports
+    }
+
+    /// One sentence per entry of the grant that weakens the sandbox (each written with the
+    /// `danger:` marker), naming the provider, the entry and how; empty for a grant that does
+    /// not weaken it. Logged as warnings at load; a host that prints to people should print
+    /// them every time it loads the provider.
+    pub fn grant_warnings(&self) -> &[String] {
+        &self.inner.grant_warnings
     }
 
     /// Places `record.value` at `record.fqdn`.

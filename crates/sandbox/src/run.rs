@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::handler::WasmDns01Handler;
 use crate::host::Sandbox;
-use crate::provider::{ProviderInfo, TxtRecord};
+use crate::provider::{ProviderInfo, TxtRecord, WasmDnsProvider};
 use crate::report::{CallReport, Operation};
 use crate::{Error, Result};
 use acmebox_challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization};
@@ -22,10 +22,26 @@ pub async fn run_from_config(
     identifier: &str,
     key_authorization: &str,
 ) -> Result<CallReport> {
+    let provider = load_from_config(config_path, provider)?;
+    run_record(provider, operation, identifier, key_authorization).await
+}
+
+/// Loads provider `provider` from the config file at `config_path`, with its own sandbox.
+pub fn load_from_config(config_path: &Path, provider: &str) -> Result<WasmDnsProvider> {
     let config = Config::load(config_path)?;
     let spec = config.provider_spec(provider)?;
-    let sandbox = Sandbox::new(config.cache_dir())?;
-    let handler = WasmDns01Handler::new(sandbox.load(spec)?);
+    Sandbox::new(config.cache_dir())?.load(spec)
+}
+
+/// Runs `operation` (present or cleanup) through `provider` for the DNS-01 challenge of
+/// `identifier` with `key_authorization`; see [`run_from_config`].
+pub async fn run_record(
+    provider: WasmDnsProvider,
+    operation: Operation,
+    identifier: &str,
+    key_authorization: &str,
+) -> Result<CallReport> {
+    let handler = WasmDns01Handler::new(provider);
     let challenge = Challenge::new(
         ChallengeType::Dns01,
         Identifier::parse(identifier)?,

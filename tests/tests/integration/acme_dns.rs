@@ -15,6 +15,7 @@ use acmebox::sandbox::{
     Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::acme_dns_api::{Account, AcmeDnsApi};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::pdns::dns_txt_values;
 use acmebox_tests::support::{
@@ -90,7 +91,7 @@ async fn present_sends_the_documented_update_and_the_value_resolves() -> anyhow:
     let api = AcmeDnsApi::start(std::slice::from_ref(&account)).await?;
     api.delegate(&domain, &subdomain).await?;
     let (sandbox, _dir) = sandbox()?;
-    let acme_dns = load(&sandbox, &api, &[api.origin()], &account)?;
+    let acme_dns = load(&sandbox, &api, &[danger(api.origin())], &account)?;
 
     let report = acme_dns.present(&record(&domain, APEX_VALUE)).await;
     ensure_ok(&report)?;
@@ -127,7 +128,7 @@ async fn the_two_latest_values_stay_and_cleanup_changes_nothing() -> anyhow::Res
     let account = account(&subdomain);
     let api = AcmeDnsApi::start(std::slice::from_ref(&account)).await?;
     let (sandbox, _dir) = sandbox()?;
-    let acme_dns = load(&sandbox, &api, &[api.origin()], &account)?;
+    let acme_dns = load(&sandbox, &api, &[danger(api.origin())], &account)?;
     let fqdn = AcmeDnsApi::fqdn(&subdomain);
 
     // A cleanup before anything was presented succeeds and asks nothing.
@@ -179,7 +180,7 @@ async fn values_of_another_length_are_refused_before_any_request() -> anyhow::Re
     let account = account(&subdomain);
     let api = AcmeDnsApi::start(std::slice::from_ref(&account)).await?;
     let (sandbox, _dir) = sandbox()?;
-    let acme_dns = load(&sandbox, &api, &[api.origin()], &account)?;
+    let acme_dns = load(&sandbox, &api, &[danger(api.origin())], &account)?;
     for (value, length) in [("short", 5), (&format!("{APEX_VALUE}A") as &str, 44)] {
         let report = acme_dns.present(&record(&domain, value)).await;
         let error = report.error().map(ToString::to_string).unwrap_or_default();
@@ -247,7 +248,7 @@ async fn wrong_password_or_subdomain_is_unauthorized() -> anyhow::Result<()> {
         (&wrong_password, "not-the-acme-dns-key"),
         (&wrong_subdomain, PASSWORD),
     ] {
-        let acme_dns = load(&sandbox, &api, &[api.origin()], wrong)?;
+        let acme_dns = load(&sandbox, &api, &[danger(api.origin())], wrong)?;
         let report = acme_dns.present(&record(&domain, APEX_VALUE)).await;
         let error = report.error().map(ToString::to_string).unwrap_or_default();
         assert!(
@@ -282,7 +283,7 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
     let error = report.error().map(ToString::to_string).unwrap_or_default();
     assert!(
         error.contains(&format!(
-            "is not in its allow list; add `{}` to `allow` if that is intended",
+            "is not in its allow list; add `danger:{}` to `allow` if that is intended",
             api.origin()
         )),
         "{error}"
@@ -304,7 +305,7 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let account = account(&subdomain);
     let api = AcmeDnsApi::start(std::slice::from_ref(&account)).await?;
     let (sandbox, _dir) = sandbox()?;
-    let acme_dns = load(&sandbox, &api, &[api.origin()], &account)?;
+    let acme_dns = load(&sandbox, &api, &[danger(api.origin())], &account)?;
     let info = acme_dns.describe().await?;
     assert_eq!(info.name, "acme-dns");
     assert_eq!(info.hosts, [api.origin()]);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use acmebox_tests::certs::{assert_private_key, check_chain};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
+use acmebox_tests::danger;
 use acmebox_tests::guests::{guest_target_dir, provider};
 use acmebox_tests::pdns::{self, dns_txt_values};
 use acmebox_tests::servers::servers;
@@ -32,13 +33,14 @@ fn write_config(dir: &Path) -> PathBuf {
 
 [providers.pdns]
 component = {component:?}
-allow = [{origin:?}]
+allow = [{grant:?}]
 ttl = 60
 
 [providers.pdns.config]
 api_url = {origin:?}
 api_key = {{ file = {key:?}, secret = true }}
 "#,
+        grant = danger(&origin),
         cache = guest_target_dir()
             .join("component-cache")
             .display()

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::{Decision, ProviderError, ProviderSpec, Sandbox, WasmDnsProvider};
 use acmebox_tests::cloudflare_api::CloudflareApi;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::http_server::Received;
 use acmebox_tests::pdns::dns_txt_values;
@@ -63,7 +64,7 @@ fn lines(received: &[Received], from: usize) -> Vec<String> {
 async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, None)?;
+    let cf = load(&sandbox, &api, &[danger(api.origin())], TOKEN, None)?;
     let domain = unique("coexist");
     let name = format!("_acme-challenge.{domain}");
     let fqdn = format!("{name}.");
@@ -158,7 +159,7 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
 async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, None)?;
+    let cf = load(&sandbox, &api, &[danger(api.origin())], TOKEN, None)?;
     let domain = unique("never");
     let report = cf.cleanup(&record(&domain, APEX_VALUE, None)).await;
     ensure_ok(&report)?;
@@ -177,7 +178,13 @@ async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
 async fn configured_zone_id_skips_the_zone_lookup() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, Some(api.zone_id()))?;
+    let cf = load(
+        &sandbox,
+        &api,
+        &[danger(api.origin())],
+        TOKEN,
+        Some(api.zone_id()),
+    )?;
     let domain = unique("zoneid");
     let fqdn = format!("_acme-challenge.{domain}.");
     let apex = record(&domain, APEX_VALUE, None);
@@ -202,7 +209,7 @@ async fn wrong_token_is_unauthorized() -> anyhow::Result<()> {
     let wrong = "not-the-cf-token-3QpZ";
     let domain = unique("badtoken");
     for zone_id in [None, Some(api.zone_id())] {
-        let cf = load(&sandbox, &api, &[api.origin()], wrong, zone_id)?;
+        let cf = load(&sandbox, &api, &[danger(api.origin())], wrong, zone_id)?;
         for report in [
             cf.present(&record(&domain, APEX_VALUE, None)).await,
             cf.cleanup(&record(&domain, APEX_VALUE, None)).await,
@@ -228,7 +235,13 @@ async fn refusals_are_api_errors_with_cloudflare_messages() -> anyhow::Result<()
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
     let unknown = "0123456789abcdef0123456789abcdef";
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, Some(unknown))?;
+    let cf = load(
+        &sandbox,
+        &api,
+        &[danger(api.origin())],
+        TOKEN,
+        Some(unknown),
+    )?;
     let domain = unique("refused");
     for report in [
         cf.present(&record(&domain, APEX_VALUE, None)).await,
@@ -259,7 +272,13 @@ async fn refusals_are_api_errors_with_cloudflare_messages() -> anyhow::Result<()
 async fn a_record_outside_the_configured_zone_is_undone() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, Some(api.zone_id()))?;
+    let cf = load(
+        &sandbox,
+        &api,
+        &[danger(api.origin())],
+        TOKEN,
+        Some(api.zone_id()),
+    )?;
     let report = cf
         .present(&record("outside.invalid", APEX_VALUE, None))
         .await;
@@ -291,7 +310,7 @@ async fn a_record_outside_the_configured_zone_is_undone() -> anyhow::Result<()> 
 async fn unknown_zone_is_zone_not_found() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, None)?;
+    let cf = load(&sandbox, &api, &[danger(api.origin())], TOKEN, None)?;
     for zone in [None, Some("nowhere.test.")] {
         let report = cf
             .present(&record("a.nowhere.test", APEX_VALUE, zone))
@@ -325,7 +344,7 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
     let error = report.error().map(ToString::to_string).unwrap_or_default();
     assert!(
         error.contains(&format!(
-            "is not in its allow list; add `{}` to `allow` if that is intended",
+            "is not in its allow list; add `danger:{}` to `allow` if that is intended",
             api.origin()
         )),
         "{error}"
@@ -346,7 +365,7 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
 async fn describe_lists_keys_and_the_api_origin() -> anyhow::Result<()> {
     let api = CloudflareApi::start(TOKEN).await?;
     let (sandbox, _dir) = sandbox()?;
-    let cf = load(&sandbox, &api, &[api.origin()], TOKEN, None)?;
+    let cf = load(&sandbox, &api, &[danger(api.origin())], TOKEN, None)?;
     let info = cf.describe().await?;
     assert_eq!(info.name, "cloudflare");
     assert_eq!(info.hosts, [api.origin()]);

@@ -18,6 +18,7 @@ use acmebox_tests::acme_dns_api::{Account, AcmeDnsApi};
 use acmebox_tests::catalog::{assert_outcomes, kit_options};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::cloudflare_api::CloudflareApi;
+use acmebox_tests::danger;
 use acmebox_tests::guests::{
     fixture, js_provider, load_with_shared_cache, provider, python_provider,
 };
@@ -62,7 +63,7 @@ fn load(spec: ProviderSpec) -> anyhow::Result<(WasmDnsProvider, tempfile::TempDi
 #[tokio::test]
 async fn powerdns_provider_passes_every_check() -> anyhow::Result<()> {
     let mut spec = ProviderSpec::new("pdns", provider("acmebox-provider-powerdns")?);
-    spec.allow = vec![pdns::origin()];
+    spec.allow = vec![danger(pdns::origin())];
     spec.config = pdns_config(&servers().pdns_api_key);
     let (pdns_provider, _dir) = load(spec)?;
     let domain = unique("pdns");
@@ -82,7 +83,7 @@ async fn powerdns_provider_passes_every_check() -> anyhow::Result<()> {
 #[tokio::test]
 async fn python_provider_passes_every_check() -> anyhow::Result<()> {
     let mut spec = ProviderSpec::new("pdns-py", python_provider("powerdns-py")?);
-    spec.allow = vec![pdns::origin()];
+    spec.allow = vec![danger(pdns::origin())];
     spec.config = pdns_config(&servers().pdns_api_key);
     let pdns_py = load_with_shared_cache(spec)?;
     let domain = unique("py");
@@ -102,7 +103,7 @@ async fn python_provider_passes_every_check() -> anyhow::Result<()> {
 async fn javascript_httpreq_provider_passes_every_check() -> anyhow::Result<()> {
     let endpoint = HttpreqEndpoint::start(None).await?;
     let mut spec = ProviderSpec::new("httpreq", js_provider("httpreq-js")?);
-    spec.allow = vec![endpoint.origin()];
+    spec.allow = vec![danger(endpoint.origin())];
     spec.config = BTreeMap::from([("endpoint".to_owned(), ConfigValue::Plain(endpoint.origin()))]);
     let httpreq = load_with_shared_cache(spec)?;
     let domain = unique("js");
@@ -122,7 +123,7 @@ async fn javascript_httpreq_provider_passes_every_check() -> anyhow::Result<()> 
 async fn cloudflare_provider_passes_every_check() -> anyhow::Result<()> {
     let api = CloudflareApi::start(CF_TOKEN).await?;
     let mut spec = ProviderSpec::new("cf", provider("acmebox-provider-cloudflare")?);
-    spec.allow = vec![api.origin()];
+    spec.allow = vec![danger(api.origin())];
     spec.config = BTreeMap::from([
         ("api_url".to_owned(), ConfigValue::Plain(api.api_url())),
         (
@@ -157,7 +158,7 @@ async fn acme_dns_provider_passes_with_its_checks_not_applicable() -> anyhow::Re
     let api = AcmeDnsApi::start(std::slice::from_ref(&account)).await?;
     api.delegate(&domain, &subdomain).await?;
     let mut spec = ProviderSpec::new("acmedns", provider("acmebox-provider-acme-dns")?);
-    spec.allow = vec![api.origin()];
+    spec.allow = vec![danger(api.origin())];
     spec.config = BTreeMap::from([
         ("api_url".to_owned(), ConfigValue::Plain(api.origin())),
         (
@@ -275,8 +276,9 @@ fn write_cli_config(dir: &std::path::Path, section: &str) -> anyhow::Result<std:
 fn pdns_section() -> anyhow::Result<String> {
     let component = provider("acmebox-provider-powerdns")?;
     let origin = toml_string(&pdns::origin());
+    let grant = toml_string(&danger(pdns::origin()));
     Ok(format!(
-        "[providers.pdns]\ncomponent = {}\nallow = [{origin}]\n\n[providers.pdns.config]\n\
+        "[providers.pdns]\ncomponent = {}\nallow = [{grant}]\n\n[providers.pdns.config]\n\
          api_url = {origin}\napi_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
         toml_string(&component.to_string_lossy()),
     ))

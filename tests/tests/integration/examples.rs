@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use acmebox::challenge::dns01::Dns01Record;
 use acmebox::challenge::{Identifier, Jwk, KeyAuthorization, Token};
 use acmebox_tests::cli::example_bin;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::pdns::txt_values_in;
 use acmebox_tests::servers::servers;
@@ -124,12 +125,13 @@ fn write_config(dir: &Path, component: &Path) -> std::path::PathBuf {
 
 [providers.pdns]
 component = {component:?}
-allow = [{base:?}]
+allow = [{grant:?}]
 
 [providers.pdns.config]
 api_url = {base:?}
 api_key = {{ file = "pdns-api-key", secret = true }}
 "#,
+        grant = danger(&base),
         component = component.display().to_string(),
     );
     std::fs::write(&path, text).expect("writing acmebox.toml");

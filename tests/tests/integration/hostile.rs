@@ -10,6 +10,7 @@ use acmebox::egress::{
     ALLOWED_METHODS, FORBIDDEN_REQUEST_HEADER_PREFIXES, FORBIDDEN_REQUEST_HEADERS,
 };
 use acmebox::sandbox::{CallReport, Decision, MAX_GUEST_STRING_BYTES, REDACTED, Sandbox};
+use acmebox_tests::danger;
 use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::TestServer;
 
@@ -72,7 +73,7 @@ async fn host_controlled_headers_never_reach_an_allowed_api() -> anyhow::Result<
         "request POST http {authority} /present {}",
         headers.join(" ")
     );
-    let report = hostile(&sandbox, "headers", &[server.origin()], &[step])?
+    let report = hostile(&sandbox, "headers", &[danger(server.origin())], &[step])?
         .present(&record())
         .await;
     let got = outcomes(&report);
@@ -131,7 +132,7 @@ async fn only_the_methods_rest_apis_use_leave() -> anyhow::Result<()> {
         .chain(ALLOWED_METHODS)
         .map(|m| format!("request {m} http {authority} /x"))
         .collect();
-    let report = hostile(&sandbox, "methods", &[server.origin()], &steps)?
+    let report = hostile(&sandbox, "methods", &[danger(server.origin())], &steps)?
         .present(&record())
         .await;
     let got = outcomes(&report);
@@ -192,7 +193,7 @@ async fn a_secret_in_any_request_field_never_reaches_a_record() -> anyhow::Resul
     steps.push(format!(
         "request GET http {authority} /{{secret}}-in-the-log"
     ));
-    let provider = hostile(&sandbox, "leaky", &[server.origin()], &steps)?;
+    let provider = hostile(&sandbox, "leaky", &[danger(server.origin())], &steps)?;
     let report = provider.present(&record()).await;
     let got = outcomes(&report);
     assert!(

@@ -20,6 +20,7 @@ use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
 use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Handler};
 use acmebox_tests::certs::{check_certificate, run_issue};
 use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::pdns::{patch_rrset, txt_values_in};
 use acmebox_tests::servers::servers;
@@ -64,7 +65,7 @@ fn write_config(dir: &Path, component: &Path, api_key_source: &str) -> PathBuf {
 
 [providers.pdns]
 component = {component:?}
-allow = [{base:?}]
+allow = [{grant:?}]
 ttl = 60
 
 [providers.pdns.config]
@@ -72,6 +73,7 @@ api_url = {base:?}
 server_id = "localhost"
 api_key = {api_key_source}
 "#,
+        grant = danger(&base),
         component = component.display().to_string(),
     );
     std::fs::write(&path, text).expect("writing acmebox.toml");

@@ -9,6 +9,7 @@ use std::time::Instant;
 use acmebox::config::{ConfigValue, Secret};
 use acmebox::sandbox::Error;
 use acmebox::sandbox::{CacheStatus, Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord};
+use acmebox_tests::danger;
 use acmebox_tests::guests::{js_provider, load_with_shared_cache, shared_cache_dir};
 use acmebox_tests::http_server::TestServer;
 use acmebox_tests::httpreq_endpoint::{HttpreqEndpoint, basic_auth};
@@ -63,7 +64,7 @@ async fn present_and_cleanup_reach_powerdns_through_the_endpoint() -> anyhow::Re
     let origin = endpoint.origin();
     // A base path and a trailing slash: the provider appends `present` and `cleanup`.
     let provider = load_with_shared_cache(spec(
-        &origin,
+        &danger(&origin),
         &format!("{origin}/hook/"),
         &credentials(PASSWORD),
     )?)?;
@@ -129,7 +130,7 @@ async fn rejected_credentials_are_unauthorized() -> anyhow::Result<()> {
     let endpoint = HttpreqEndpoint::start(Some((USER, PASSWORD))).await?;
     let origin = endpoint.origin();
     let wrong = "pw-not-the-right-one";
-    let provider = load_with_shared_cache(spec(&origin, &origin, &credentials(wrong))?)?;
+    let provider = load_with_shared_cache(spec(&danger(&origin), &origin, &credentials(wrong))?)?;
     let domain = unique("badauth");
     let fqdn = format!("_acme-challenge.{domain}.");
     let _cleanup = RrsetCleanup(fqdn.clone());
@@ -153,7 +154,7 @@ async fn rejected_credentials_are_unauthorized() -> anyhow::Result<()> {
 async fn other_statuses_are_api_errors_with_the_start_of_the_body() -> anyhow::Result<()> {
     let body = format!("the hook failed: {}", "x".repeat(1000));
     let server = TestServer::start(500, body.as_str()).await?;
-    let provider = load_with_shared_cache(spec(&server.origin(), &server.origin(), &[])?)?;
+    let provider = load_with_shared_cache(spec(&danger(server.origin()), &server.origin(), &[])?)?;
     let report = provider
         .cleanup(&record("status.example.test", APEX_VALUE))
         .await;
@@ -181,7 +182,7 @@ async fn raw_mode_is_invalid_config() -> anyhow::Result<()> {
     let endpoint = HttpreqEndpoint::start(None).await?;
     let origin = endpoint.origin();
     let provider = load_with_shared_cache(spec(
-        &origin,
+        &danger(&origin),
         &origin,
         &[("mode", ConfigValue::Plain("RAW".to_owned()))],
     )?)?;
@@ -229,7 +230,7 @@ async fn endpoint_outside_the_grant_is_denied() -> anyhow::Result<()> {
 #[tokio::test]
 async fn describe_lists_keys_and_the_endpoint_origin() -> anyhow::Result<()> {
     let provider = load_with_shared_cache(spec(
-        "http://127.0.0.1:9",
+        "danger:http://127.0.0.1:9",
         "http://127.0.0.1:9/acme/",
         &credentials(PASSWORD),
     )?)?;
@@ -253,7 +254,7 @@ async fn describe_lists_keys_and_the_endpoint_origin() -> anyhow::Result<()> {
 /// the precompiled artifact instead of compiling again.
 #[tokio::test]
 async fn second_load_uses_the_component_cache() -> anyhow::Result<()> {
-    let spec = spec("http://127.0.0.1:9", "http://127.0.0.1:9", &[])?;
+    let spec = spec("danger:http://127.0.0.1:9", "http://127.0.0.1:9", &[])?;
     let size = std::fs::metadata(&spec.component)?.len();
     let started = Instant::now();
     let first = load_with_shared_cache(spec.clone())?;

@@ -13,6 +13,7 @@ use acmebox::sandbox::{
     Decision, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
 use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::http_server::TestServer;
 use acmebox_tests::pdns::{self, RrsetCleanup};
@@ -54,7 +55,7 @@ fn sandbox() -> anyhow::Result<(Sandbox, tempfile::TempDir)> {
 #[tokio::test]
 async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     let domain = unique("coexist");
     let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     // The apex without a zone (found through GET /zones), the wildcard with one.
@@ -109,7 +110,7 @@ async fn apex_and_wildcard_values_coexist_and_leave_one_at_a_time() -> anyhow::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_presents_at_one_name_keep_every_value() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     let domain = unique("concurrent");
     let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let values: Vec<String> = (0..6).map(|i| format!("{i}{}", &APEX_VALUE[1..])).collect();
@@ -137,7 +138,7 @@ async fn concurrent_presents_at_one_name_keep_every_value() -> anyhow::Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_presents_at_many_names_of_one_zone_all_land() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     let domains: Vec<String> = (0..12).map(|_| unique("zone-wide")).collect();
     let _cleanups: Vec<RrsetCleanup> = domains
         .iter()
@@ -169,7 +170,12 @@ async fn simultaneous_presents_at_many_names_of_one_zone_all_land() -> anyhow::R
 async fn server_errors_are_retried_twelve_times_then_reported() -> anyhow::Result<()> {
     let server = TestServer::start(500, r#"{"error": "database is locked"}"#).await?;
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load_at(&sandbox, &server.origin(), &[server.origin()], "key")?;
+    let pdns = load_at(
+        &sandbox,
+        &server.origin(),
+        &[danger(server.origin())],
+        "key",
+    )?;
     let report = pdns
         .present(&record(
             "retry.example.test",
@@ -202,7 +208,7 @@ async fn server_errors_are_retried_twelve_times_then_reported() -> anyhow::Resul
 #[tokio::test]
 async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     let domain = unique("never");
     let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     let report = pdns.cleanup(&record(&domain, APEX_VALUE, None)).await;
@@ -219,7 +225,7 @@ async fn cleanup_of_a_value_never_presented_succeeds() -> anyhow::Result<()> {
 #[tokio::test]
 async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], "not-the-key")?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], "not-the-key")?;
     let domain = unique("badkey");
     let _cleanup = RrsetCleanup(format!("_acme-challenge.{domain}."));
     for zone in [None, Some("example.test.")] {
@@ -241,7 +247,7 @@ async fn wrong_api_key_is_unauthorized() -> anyhow::Result<()> {
 #[tokio::test]
 async fn unknown_zone_is_zone_not_found() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     for zone in [None, Some("nowhere.test.")] {
         let report = pdns
             .present(&record("nowhere.test", APEX_VALUE, zone))
@@ -273,7 +279,7 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
     let origin = pdns::origin();
     assert!(
         error.contains(&format!(
-            "is not in its allow list; add `{origin}` to `allow` if that is intended"
+            "is not in its allow list; add `danger:{origin}` to `allow` if that is intended"
         )),
         "{error}"
     );
@@ -290,7 +296,7 @@ async fn grant_without_the_api_origin_is_denied() -> anyhow::Result<()> {
 #[tokio::test]
 async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
-    let pdns = load(&sandbox, &[pdns::origin()], &servers().pdns_api_key)?;
+    let pdns = load(&sandbox, &[danger(pdns::origin())], &servers().pdns_api_key)?;
     let info = pdns.describe().await?;
     assert_eq!(info.name, "powerdns");
     assert_eq!(info.hosts, [pdns::origin()]);
@@ -311,8 +317,10 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A grant that weakens the sandbox without saying so is refused before anything runs, with
+/// the entry to write instead; the same grant marked works (see the test below).
 #[tokio::test]
-async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<()> {
+async fn cli_refuses_a_loopback_grant_without_the_danger_marker() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let component = provider("acmebox-provider-powerdns")?;
     let config = dir.path().join("acmebox.toml");
@@ -326,6 +334,50 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
             cache = toml_string(&dir.path().join("cache").to_string_lossy()),
             component = toml_string(&component.to_string_lossy()),
             origin = toml_string(&origin),
+        ),
+    )?;
+    let domain = unique("unmarked");
+    let fqdn = format!("_acme-challenge.{domain}.");
+    let _cleanup = RrsetCleanup(fqdn.clone());
+    let key_authorization =
+        "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+    let out = Command::new(acmebox_bin())
+        .arg("present")
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["--provider", "pdns", &domain, key_authorization])
+        .env("ACMEBOX_TEST_PDNS_KEY", &servers().pdns_api_key)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "acmebox: provider `pdns`: allow-list entry {origin:?} is invalid: this entry weakens \
+             the sandbox: it allows plain http, which anyone on the path can read and change. If \
+             the provider needs it, say so by writing it as \"danger:{origin}\" (acmebox then \
+             warns about it on every load)\n"
+        )
+    );
+    assert!(pdns::txt_values(&fqdn)?.is_empty(), "nothing was presented");
+    Ok(())
+}
+
+#[tokio::test]
+async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let component = provider("acmebox-provider-powerdns")?;
+    let config = dir.path().join("acmebox.toml");
+    let origin = pdns::origin();
+    std::fs::write(
+        &config,
+        format!(
+            "cache_dir = {cache}\n\n[providers.pdns]\ncomponent = {component}\nallow = [{grant}]\n\n\
+             [providers.pdns.config]\napi_url = {origin}\n\
+             api_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
+            cache = toml_string(&dir.path().join("cache").to_string_lossy()),
+            component = toml_string(&component.to_string_lossy()),
+            origin = toml_string(&origin),
+            grant = toml_string(&danger(&origin)),
         ),
     )?;
     let domain = unique("cli");
@@ -352,6 +404,16 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
         anyhow::ensure!(
             !stdout.contains(key.as_str()) && !stderr.contains(key.as_str()),
             "the API key leaked:\n{stdout}\n{stderr}"
+        );
+        // The marked grant is warned about on every load.
+        let warning = format!(
+            "acmebox: warning: provider `pdns`: allow entry `{}` weakens the sandbox: it allows \
+             plain http, which anyone on the path can read and change\n",
+            danger(&origin)
+        );
+        anyhow::ensure!(
+            stderr.matches(&warning).count() == 1,
+            "no warning {warning:?}:\n{stderr}"
         );
         Ok(serde_json::from_str(&stdout)?)
     };

@@ -13,6 +13,7 @@ use acmebox::sandbox::Error;
 use acmebox::sandbox::{
     CacheStatus, ProviderError, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
+use acmebox_tests::danger;
 use acmebox_tests::guests::{load_with_shared_cache, python_provider, shared_cache_dir};
 use acmebox_tests::http_server::TestServer;
 use acmebox_tests::pdns::{self, RrsetCleanup};
@@ -24,7 +25,7 @@ use acmebox_tests::support::{
 
 fn spec(api_url: &str, api_key: &str) -> anyhow::Result<ProviderSpec> {
     let mut spec = ProviderSpec::new("pdns-py", python_provider("powerdns-py")?);
-    spec.allow = vec![api_url.to_owned()];
+    spec.allow = vec![danger(api_url)];
     spec.config = BTreeMap::from([
         ("api_url".to_owned(), ConfigValue::Plain(api_url.to_owned())),
         (

@@ -22,6 +22,7 @@ use acmebox::sandbox::{
 use acmebox_tests::catalog::outcomes;
 use acmebox_tests::certs::run_issue_with;
 use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::servers::servers;
 
@@ -66,8 +67,9 @@ impl Server {
         format!("{label}.{}", self.zone.trim_end_matches('.'))
     }
 
+    /// The grant for this loopback server (marked: loopback weakens the sandbox).
     fn grant(&self) -> String {
-        format!("dns://{}", self.addr)
+        danger(format!("dns://{}", self.addr))
     }
 
     /// The provider's spec: granted this server, configured with `key_secret` as its secret.
@@ -331,7 +333,7 @@ async fn a_port_outside_the_grant_is_refused_before_anything_is_sent() -> anyhow
         denied[0]
             .reason
             .as_deref()
-            .is_some_and(|r| r.contains(&format!("add `dns://{other}` to `allow`"))),
+            .is_some_and(|r| r.contains(&format!("add `danger:dns://{other}` to `allow`"))),
         "{:?}",
         denied[0]
     );

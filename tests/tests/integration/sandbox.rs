@@ -12,6 +12,7 @@ use acmebox::sandbox::Error;
 use acmebox::sandbox::{
     CacheStatus, CallReport, Decision, Limits, ProviderSpec, Sandbox, TxtRecord, WasmDnsProvider,
 };
+use acmebox_tests::danger;
 use acmebox_tests::guests::fixture;
 use acmebox_tests::http_server::{SlowServer, TestServer};
 use acmebox_tests::support::join_all;
@@ -55,7 +56,7 @@ pub(crate) fn good_spec(server: &TestServer) -> anyhow::Result<ProviderSpec> {
     Ok(spec(
         "good",
         fixture("fixture-good")?,
-        &[server.origin()],
+        &[danger(server.origin())],
         &[
             ("endpoint", plain(server.origin())),
             ("token", ConfigValue::Secret(Secret::new("tok-123"))),
@@ -196,7 +197,7 @@ async fn request_outside_the_grant_is_denied_and_secret_redacted() -> anyhow::Re
     let origin = server.origin();
     assert!(
         text.contains(&format!(
-            "is not in its allow list; add `{origin}` to `allow` if that is intended"
+            "is not in its allow list; add `danger:{origin}` to `allow` if that is intended"
         )),
         "{text}"
     );
@@ -240,7 +241,7 @@ async fn ssrf_targets_are_denied() -> anyhow::Result<()> {
     let provider = sandbox.load(spec(
         "ssrf",
         fixture("fixture-ssrf")?,
-        &[format!("http://localhost:{port}")],
+        &[danger(format!("http://localhost:{port}"))],
         &[("urls", plain(targets.join(",")))],
     ))?;
     let report = provider.present(&record()).await;
@@ -416,7 +417,7 @@ async fn requests_over_max_requests_are_denied() -> anyhow::Result<()> {
     let mut s = spec(
         "many",
         fixture("fixture-ssrf")?,
-        std::slice::from_ref(&origin),
+        &[danger(&origin)],
         &[("urls", plain(urls.join(",")))],
     );
     s.limits.max_requests = 2;
@@ -451,7 +452,7 @@ async fn request_body_over_its_limit_is_denied() -> anyhow::Result<()> {
     let mut s = spec(
         "good",
         fixture("fixture-good")?,
-        std::slice::from_ref(&origin),
+        &[danger(&origin)],
         &[
             ("endpoint", plain(origin.clone())),
             ("token", ConfigValue::Secret(Secret::new("tok-123"))),
@@ -486,7 +487,7 @@ async fn response_body_over_its_limit_is_refused() -> anyhow::Result<()> {
     let mut s = spec(
         "good",
         fixture("fixture-good")?,
-        std::slice::from_ref(&origin),
+        &[danger(&origin)],
         &[
             ("endpoint", plain(origin.clone())),
             ("token", ConfigValue::Secret(Secret::new("tok-123"))),
@@ -530,7 +531,7 @@ fn good_at(
     let mut spec = spec(
         "good",
         fixture("fixture-good")?,
-        std::slice::from_ref(&origin),
+        &[danger(&origin)],
         &[
             ("endpoint", plain(origin.clone())),
             ("token", ConfigValue::Secret(Secret::new("tok-123"))),

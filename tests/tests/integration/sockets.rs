@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use acmebox::sandbox::{CallReport, Decision, ProviderSpec, SocketRecord};
+use acmebox_tests::danger;
 use acmebox_tests::guests::fixture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -60,8 +61,9 @@ impl Peer {
         self.hits.load(Ordering::SeqCst)
     }
 
+    /// The grant for this loopback peer (marked: loopback weakens the sandbox).
     fn grant(&self) -> String {
-        format!("dns://{}", self.addr)
+        danger(format!("dns://{}", self.addr))
     }
 }
 
@@ -209,7 +211,7 @@ async fn dns_grant_allows_tcp_to_exactly_that_address() -> anyhow::Result<()> {
         reason,
         format!(
             "provider `sockets` asked for tcp connect {} which is not in its allow list; add \
-             `dns://{}` to `allow` if that is intended",
+             `danger:dns://{}` to `allow` if that is intended",
             other.addr, other.addr
         )
     );
@@ -237,7 +239,7 @@ async fn dns_grant_allows_udp_to_exactly_that_address() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
     let granted = UdpPeer::echo().await?;
     let other = UdpPeer::echo().await?;
-    let allow = [format!("dns://{}", granted.addr)];
+    let allow = [danger(format!("dns://{}", granted.addr))];
     let steps = [
         format!("udp {} 300", granted.addr),
         format!("udp {} 10", other.addr),
@@ -307,7 +309,7 @@ async fn without_a_dns_grant_there_are_no_sockets() -> anyhow::Result<()> {
     let (sandbox, _dir) = sandbox()?;
     let peer = Peer::echo().await?;
     // An HTTP grant for the very same address and port gives no socket.
-    let allow = [format!("http://{}", peer.addr)];
+    let allow = [danger(format!("http://{}", peer.addr))];
     let steps = [
         format!("connect {}", peer.addr),
         format!("echo {} 10", peer.addr),

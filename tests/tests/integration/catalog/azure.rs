@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use acmebox::sandbox::{ProviderError, ProviderSpec, Sandbox};
 use acmebox_tests::catalog::{self, Case, ZONE};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::standin::Standin;
 use acmebox_tests::support::{
@@ -106,7 +107,7 @@ async fn describe() -> anyhow::Result<()> {
             );
         }
         spec.allow = vec![
-            standin.origin(),
+            danger(standin.origin()),
             "https://management.azure.com".to_owned(),
             "https://login.microsoftonline.com".to_owned(),
             "https://management.chinacloudapi.cn".to_owned(),

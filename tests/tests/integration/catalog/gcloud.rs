@@ -9,6 +9,7 @@ use acmebox::config::{ConfigValue, Secret};
 use acmebox::conformance;
 use acmebox::sandbox::{ProviderError, ProviderSpec, Sandbox, WasmDnsProvider};
 use acmebox_tests::catalog::{self, Case, ZONE};
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::standin::Standin;
 use acmebox_tests::support::{APEX_VALUE, ensure_hidden, provider_error, record, unique};
@@ -69,7 +70,7 @@ fn load(
     private_key: &str,
 ) -> anyhow::Result<(WasmDnsProvider, tempfile::TempDir)> {
     let mut spec = ProviderSpec::new(case.vendor, provider(case.crate_name)?);
-    spec.allow = vec![standin.origin()];
+    spec.allow = vec![danger(standin.origin())];
     spec.config = case.config_for(standin, &[]);
     let token_uri = format!("{}/token", standin.origin());
     spec.config.insert(

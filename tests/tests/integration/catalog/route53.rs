@@ -14,6 +14,7 @@ use std::process::Command;
 use acmebox::sandbox::ProviderError;
 use acmebox_tests::catalog::{Case, ZONE};
 use acmebox_tests::cli::acmebox_bin;
+use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
 use acmebox_tests::standin::standins_python;
 use acmebox_tests::support::{
@@ -224,7 +225,7 @@ async fn the_cli_json_of_a_failing_call_holds_no_secret() -> anyhow::Result<()> 
     std::fs::write(
         &config,
         format!(
-            "cache_dir = {cache}\n\n[providers.r53]\ncomponent = {component}\nallow = [{origin}]\n\n\
+            "cache_dir = {cache}\n\n[providers.r53]\ncomponent = {component}\nallow = [{grant}]\n\n\
              [providers.r53.config]\napi_url = {origin}\n\
              access_key_id = {{ value = {key_id}, secret = true }}\n\
              secret_access_key = {{ env = \"ACMEBOX_TEST_AWS_SECRET\", secret = true }}\n\
@@ -232,6 +233,7 @@ async fn the_cli_json_of_a_failing_call_holds_no_secret() -> anyhow::Result<()> 
             cache = toml(&dir.path().join("cache").to_string_lossy()),
             component = toml(&component.to_string_lossy()),
             origin = toml(&origin),
+            grant = toml(&danger(&origin)),
             key_id = toml(ACCESS_KEY_ID),
             token = toml(SESSION_TOKEN),
         ),
