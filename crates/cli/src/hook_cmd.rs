@@ -111,8 +111,14 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
         CertbotPhase::Cleanup => Operation::Cleanup,
     };
     if matches!(args.phase, CertbotPhase::Auth) && !args.no_wait {
-        let options = args.dns.propagation_options();
-        runner = runner.with_propagation_wait(options, true).await?;
+        let info = runner.provider().describe().await?;
+        let options = args
+            .dns
+            .propagation_options()
+            .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
+        runner = runner
+            .with_propagation_wait(args.dns.override_timing(options), false)
+            .await?;
     }
     let report = runner.run(operation, request).await?;
     report.write_lines(&mut std::io::stderr().lock(), "acmebox: ")?;

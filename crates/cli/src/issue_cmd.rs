@@ -229,6 +229,7 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
             "{err}; using the default propagation timeout and polling interval"
         )),
     }
+    let options = args.dns.override_timing(options);
     let resolver = Resolver::new(options)?;
 
     let dns = WasmDns01Handler::new(provider).with_resolver(resolver.clone());

@@ -467,3 +467,39 @@ async fn cli_removes_published_records_on_sigterm() {
     assert_nothing_left("example.test.", &name);
     assert!(!tmp.path().join("out").exists());
 }
+
+/// `--propagation-timeout` and `--polling-interval` override the provider's timing (PowerDNS
+/// suggests minutes): with a server that never answers, issuance gives up after the 2 s given,
+/// says so, and removes both values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_propagation_timeout_overrides_the_providers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let name = unique("dns-timeout");
+    let mut command = cli_dns01_command(tmp.path(), &name, &silent_addr).await;
+    command.args(["--propagation-timeout", "2s", "--polling-interval", "1"]);
+    let out = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("acmebox did not give up after its propagation timeout")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for line in [
+        "was not served by every authoritative server within 2s".to_owned(),
+        "cleaned up 2".to_owned(),
+    ] {
+        assert!(stderr.contains(&line), "stderr lacks {line:?}:\n{stderr}");
+    }
+    assert_nothing_left("example.test.", &name);
+    // Zero is no interval at all: refused before anything runs.
+    let mut command = cli_dns01_command(tmp.path(), &name, &silent_addr).await;
+    command.args(["--polling-interval", "0s"]);
+    let out = command.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("a polling interval of zero would poll without pause; give at least `1s`"),
+        "{stderr}"
+    );
+}
