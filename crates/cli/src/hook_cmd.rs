@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler};
 use acmebox::hooks::certbot::{self, CertbotChallenge};
 use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer};
-use acmebox::hooks::{DnsRequest, HookRunner};
+use acmebox::hooks::{DnsRequest, HookRunner, Placement};
+use acmebox::propagation::{PropagationOptions, Resolver};
 use acmebox::sandbox::Operation;
 use anyhow::{Context as _, bail};
 
@@ -68,6 +69,16 @@ pub struct ServeArgs {
     /// ACMEBOX_SERVE_PASSWORD environment variable (never from the command line).
     #[arg(long, value_name = "NAME")]
     basic_auth_user: Option<String>,
+    /// The recursive resolver (ip:port) for following the CNAMEs of record names acmebox
+    /// computes (RAW requests; in the default mode the client has followed them); repeat or
+    /// separate with commas. Default: the system's.
+    #[arg(
+        long = "resolver",
+        env = "ACMEBOX_RESOLVER",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    resolvers: Vec<SocketAddr>,
 }
 
 /// Runs `acmebox certbot-hook`.
@@ -120,13 +131,19 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
             .with_propagation_wait(args.dns.override_timing(options), false)
             .await?;
     }
-    let report = runner.run(operation, request).await?;
+    // certbot passes only the domain: the record goes where `_acme-challenge.<domain>.`'s
+    // CNAMEs end, and the wait below polls that same name.
+    runner = runner.with_placement(Placement::FollowAll(Resolver::new(
+        args.dns.propagation_options(),
+    )?));
+    let record = runner.record(request).await?;
+    let report = runner.run_record(operation, &record).await?;
     report.write_lines(&mut std::io::stderr().lock(), "acmebox: ")?;
     if let Err(err) = &report.outcome {
         bail!("{err}");
     }
     if let Some(propagation) = runner
-        .wait(request, |status| eprintln!("acmebox: {status}"))
+        .wait_record(&record, |status| eprintln!("acmebox: {status}"))
         .await
         .context("the record was published, but did not propagate")?
     {
@@ -157,7 +174,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     runtime()?.block_on(async {
-        let runners = HookRunner::from_config_many(&args.config, &args.provider)?;
+        let placement = Resolver::new(
+            PropagationOptions::default().with_resolvers(args.resolvers.clone()),
+        )?;
+        let runners: Vec<HookRunner> = HookRunner::from_config_many(&args.config, &args.provider)?
+            .into_iter()
+            .map(|runner| runner.with_placement(Placement::FollowComputed(placement.clone())))
+            .collect();
         for runner in &runners {
             crate::warn_about_grant(runner.provider(), "acmebox: ");
         }

@@ -4,7 +4,10 @@
 //! provider comes from the environment:
 //!
 //! * `ACMEBOX_CONFIG`: the acmebox config file;
-//! * `ACMEBOX_PROVIDER`: the provider's name in it.
+//! * `ACMEBOX_PROVIDER`: the provider's name in it;
+//! * `ACMEBOX_RESOLVER` (optional): recursive resolvers (`ip:port`, comma-separated) for the
+//!   CNAME lookups of `RAW` mode, where acmebox computes the record name and follows its
+//!   CNAMEs (in the default mode lego has followed them). Default: the system's.
 //!
 //! Both lego modes work: `present|cleanup <fqdn> <value>` and, with `EXEC_MODE=RAW`,
 //! `present|cleanup -- <domain> <token> <key authorization>`. lego checks propagation itself
@@ -14,7 +17,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acmebox::hooks::{HookRunner, lego};
+use std::net::SocketAddr;
+
+use acmebox::hooks::{HookRunner, Placement, lego};
+use acmebox::propagation::{PropagationOptions, Resolver};
 
 /// The program name under which `acmebox` acts as lego's exec provider.
 pub const PROGRAM: &str = "acmebox-lego-exec";
@@ -45,8 +51,11 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let resolvers = resolvers_from_env()?;
     let report = runtime.block_on(async {
-        let runner = HookRunner::from_config(&config, &provider)?;
+        let placement = Resolver::new(PropagationOptions::default().with_resolvers(resolvers))?;
+        let runner = HookRunner::from_config(&config, &provider)?
+            .with_placement(Placement::FollowComputed(placement));
         crate::warn_about_grant(runner.provider(), "acmebox-lego-exec: ");
         runner.run(operation, &request).await
     })?;
@@ -56,6 +65,25 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `ACMEBOX_RESOLVER`: comma-separated `ip:port` addresses; none when unset.
+fn resolvers_from_env() -> anyhow::Result<Vec<SocketAddr>> {
+    let Ok(list) = std::env::var("ACMEBOX_RESOLVER") else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|addr| !addr.is_empty())
+        .map(|addr| {
+            addr.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "ACMEBOX_RESOLVER has {addr:?}, which is not an ip:port address; write \
+                     resolvers as 192.0.2.53:53, separated by commas"
+                )
+            })
+        })
+        .collect()
 }
 
 fn required_env(name: &str) -> anyhow::Result<String> {
@@ -79,4 +107,6 @@ Usage (lego runs it; set EXEC_PATH to a link named acmebox-lego-exec to the acme
 Environment:
   ACMEBOX_CONFIG    the acmebox config file
   ACMEBOX_PROVIDER  the provider's name in it
+  ACMEBOX_RESOLVER  optional: resolvers (ip:port, comma-separated) for following the CNAMEs
+                    of RAW mode's record names; default: the system's
 ";

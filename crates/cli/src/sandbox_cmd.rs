@@ -41,6 +41,10 @@ pub struct CallArgs {
     identifier: String,
     /// The key authorization (`<token>.<thumbprint>`).
     key_authorization: String,
+    /// The recursive resolver (ip:port) for following the CNAMEs of
+    /// `_acme-challenge.<identifier>.`; repeat for more. Default: the system's.
+    #[arg(long = "resolver", value_name = "ADDR")]
+    resolvers: Vec<std::net::SocketAddr>,
 }
 
 /// Runs a sandbox subcommand on a runtime of its own.
@@ -63,11 +67,15 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
     };
     let provider = sandbox::load_from_config(&args.config, &args.provider)?;
     crate::warn_about_grant(&provider, "acmebox: ");
+    let placement = acmebox::propagation::Resolver::new(
+        acmebox::propagation::PropagationOptions::default().with_resolvers(args.resolvers.clone()),
+    )?;
     let report = sandbox::run_record(
         provider,
         operation,
         &args.identifier,
         &args.key_authorization,
+        Some(&placement),
     )
     .await?;
     if args.json {

@@ -171,12 +171,32 @@ fn record_from_parts(fqdn: &str, value: &str, ttl: u32) -> Result<TxtRecord> {
     })
 }
 
+/// Which requests have their record name moved to where its CNAMEs end
+/// ([`acmebox_sandbox::place_record`]) before the provider is called.
+///
+/// A client that passes the record name (lego's default modes) has followed the CNAMEs itself,
+/// as lego does; where acmebox computes the name (lego's `RAW` modes, certbot, which passes only
+/// the domain) acmebox follows them, so that every command publishes, and waits, where the CA
+/// looks.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// Publish at the name as given or computed.
+    AsGiven,
+    /// Follow the CNAMEs of names acmebox computed ([`DnsRequest::Raw`]); client-given names
+    /// are used as they are.
+    FollowComputed(Resolver),
+    /// Follow the CNAMEs of every name: for clients that pass `_acme-challenge.<domain>.`
+    /// without following them (certbot).
+    FollowAll(Resolver),
+}
+
 /// A configured provider loaded once, answering hook requests; optionally waiting, after a
 /// present, until every authoritative nameserver serves the value.
 #[derive(Debug, Clone)]
 pub struct HookRunner {
     provider: WasmDnsProvider,
     resolver: Option<Resolver>,
+    placement: Placement,
 }
 
 impl HookRunner {
@@ -203,7 +223,14 @@ impl HookRunner {
         HookRunner {
             provider,
             resolver: None,
+            placement: Placement::AsGiven,
         }
+    }
+
+    /// Moves record names to where their CNAMEs end, as `placement` says.
+    pub fn with_placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
     }
 
     /// After each present, waits for propagation with `options`, timed as the provider
@@ -227,13 +254,31 @@ impl HookRunner {
         &self.provider
     }
 
-    /// Runs `operation` for `request`. `Err` means nothing ran (the request was invalid);
-    /// a provider failure is in the report's outcome.
-    pub async fn run(&self, operation: Operation, request: &DnsRequest) -> Result<CallReport> {
+    /// The record `request` asks for, checked, at the name it is published at (see
+    /// [`Placement`]): what [`run_record`](Self::run_record) and
+    /// [`wait_record`](Self::wait_record) take.
+    pub async fn record(&self, request: &DnsRequest) -> Result<TxtRecord> {
         let record = request.txt_record(self.provider.ttl())?;
+        let resolver = match (&self.placement, request) {
+            (Placement::FollowAll(resolver), _)
+            | (Placement::FollowComputed(resolver), DnsRequest::Raw { .. }) => resolver,
+            _ => return Ok(record),
+        };
+        Ok(acmebox_sandbox::place_record(&record, resolver).await?)
+    }
+
+    /// Runs `operation` for `request`. `Err` means nothing ran (the request was invalid, or
+    /// its record name could not be looked up); a provider failure is in the report's outcome.
+    pub async fn run(&self, operation: Operation, request: &DnsRequest) -> Result<CallReport> {
+        let record = self.record(request).await?;
+        self.run_record(operation, &record).await
+    }
+
+    /// Runs `operation` for a record from [`record`](Self::record).
+    pub async fn run_record(&self, operation: Operation, record: &TxtRecord) -> Result<CallReport> {
         match operation {
-            Operation::Present => Ok(self.provider.present(&record).await),
-            Operation::Cleanup => Ok(self.provider.cleanup(&record).await),
+            Operation::Present => Ok(self.provider.present(record).await),
+            Operation::Cleanup => Ok(self.provider.cleanup(record).await),
             other => Err(invalid(format!(
                 "{other} is not a record operation; use present or cleanup"
             ))),
@@ -247,10 +292,19 @@ impl HookRunner {
         request: &DnsRequest,
         progress: impl FnMut(&acmebox_propagation::PropagationStatus),
     ) -> Result<Option<PropagationReport>> {
+        let record = self.record(request).await?;
+        self.wait_record(&record, progress).await
+    }
+
+    /// [`wait`](Self::wait) for a record from [`record`](Self::record): polls at its name.
+    pub async fn wait_record(
+        &self,
+        record: &TxtRecord,
+        progress: impl FnMut(&acmebox_propagation::PropagationStatus),
+    ) -> Result<Option<PropagationReport>> {
         let Some(resolver) = &self.resolver else {
             return Ok(None);
         };
-        let record = request.txt_record(self.provider.ttl())?;
         let report = resolver
             .wait_for_txt(&record.fqdn, &record.value, progress)
             .await?;

@@ -12,6 +12,21 @@ use acmebox_propagation::Resolver;
 use crate::provider::{TxtRecord, WasmDnsProvider};
 use crate::report::CallReport;
 
+/// Where a DNS-01 value is published and waited for: `record` moved to the name its CNAMEs end
+/// at (RFC 8555 §8.4: a CA follows them; [`Resolver::follow_cname`], which also honours
+/// turning following off). Every entry point that presents (`issue`, the hooks, `serve`) asks
+/// this one function, then publishes and polls at the name it returns. The zone is kept only
+/// when the name did not move.
+pub async fn place_record(record: &TxtRecord, resolver: &Resolver) -> Result<TxtRecord> {
+    let fqdn = resolver.follow_cname(&record.fqdn).await?;
+    let moved = !fqdn.eq_ignore_ascii_case(&record.fqdn);
+    Ok(TxtRecord {
+        zone: if moved { None } else { record.zone.clone() },
+        fqdn,
+        ..record.clone()
+    })
+}
+
 /// A DNS-01 handler backed by a [`WasmDnsProvider`].
 ///
 /// As a [`ChallengeHandler`] it keeps the report of every call (audit records and logs) for
@@ -79,14 +94,12 @@ impl WasmDns01Handler {
     /// The TXT record the provider is asked to publish: [`record`](Self::record), moved to the
     /// effective name and zone when the handler has a resolver.
     pub async fn effective_record(&self, challenge: &Challenge) -> Result<TxtRecord> {
-        let mut record = self.record(challenge)?;
-        if let Some(resolver) = &self.resolver {
-            let effective = resolver
-                .effective_record(&challenge.dns01_record()?)
-                .await?;
-            record.fqdn = effective.fqdn;
-            record.zone = Some(effective.zone);
-        }
+        let record = self.record(challenge)?;
+        let Some(resolver) = &self.resolver else {
+            return Ok(record);
+        };
+        let mut record = place_record(&record, resolver).await?;
+        record.zone = Some(resolver.find_zone_apex(&record.fqdn).await?);
         Ok(record)
     }
 

@@ -42,7 +42,7 @@ mod state;
 
 pub use cache::CacheStatus;
 pub use error::{Error, Result};
-pub use handler::WasmDns01Handler;
+pub use handler::{WasmDns01Handler, place_record};
 pub use host::Sandbox;
 pub use limits::{
     DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,

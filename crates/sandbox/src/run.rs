@@ -3,12 +3,13 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::handler::WasmDns01Handler;
+use crate::handler::{WasmDns01Handler, place_record};
 use crate::host::Sandbox;
 use crate::provider::{ProviderInfo, TxtRecord, WasmDnsProvider};
 use crate::report::{CallReport, Operation};
 use crate::{Error, Result};
 use acmebox_challenge::{Challenge, ChallengeType, Identifier, KeyAuthorization};
+use acmebox_propagation::Resolver;
 
 /// Loads provider `provider` from the config file at `config_path` and runs `operation`
 /// (present or cleanup) for the DNS-01 challenge of `identifier` with `key_authorization`.
@@ -23,7 +24,7 @@ pub async fn run_from_config(
     key_authorization: &str,
 ) -> Result<CallReport> {
     let provider = load_from_config(config_path, provider)?;
-    run_record(provider, operation, identifier, key_authorization).await
+    run_record(provider, operation, identifier, key_authorization, None).await
 }
 
 /// Loads provider `provider` from the config file at `config_path`, with its own sandbox.
@@ -34,12 +35,14 @@ pub fn load_from_config(config_path: &Path, provider: &str) -> Result<WasmDnsPro
 }
 
 /// Runs `operation` (present or cleanup) through `provider` for the DNS-01 challenge of
-/// `identifier` with `key_authorization`; see [`run_from_config`].
+/// `identifier` with `key_authorization`; see [`run_from_config`]. With `placement`, the record
+/// goes where the CNAMEs of `_acme-challenge.<identifier>.` end ([`place_record`]).
 pub async fn run_record(
     provider: WasmDnsProvider,
     operation: Operation,
     identifier: &str,
     key_authorization: &str,
+    placement: Option<&Resolver>,
 ) -> Result<CallReport> {
     let handler = WasmDns01Handler::new(provider);
     let challenge = Challenge::new(
@@ -47,7 +50,10 @@ pub async fn run_record(
         Identifier::parse(identifier)?,
         KeyAuthorization::parse(key_authorization)?,
     )?;
-    let record: TxtRecord = handler.record(&challenge)?;
+    let mut record: TxtRecord = handler.record(&challenge)?;
+    if let Some(resolver) = placement {
+        record = place_record(&record, resolver).await?;
+    }
     match operation {
         Operation::Present => Ok(handler.provider().present(&record).await),
         Operation::Cleanup => Ok(handler.provider().cleanup(&record).await),

@@ -6,6 +6,7 @@ mod catalog;
 mod clients;
 mod cloudflare;
 mod conformance;
+mod delegation;
 mod examples;
 mod hostile;
 mod issue;
