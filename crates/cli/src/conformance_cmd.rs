@@ -57,6 +57,7 @@ pub fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
+    crate::clean_stale_of(&args.config, "acmebox: ").await?;
     let config = Config::load(&args.config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
     crate::warn_about_grant(&provider, "acmebox: ");

@@ -64,7 +64,7 @@ impl DnsArgs {
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Parses `90`, `90s`, `5m` or `1h` (whole numbers) into a duration of at most a day.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),

@@ -10,7 +10,7 @@ use acmebox::hooks::certbot::{self, CertbotChallenge};
 use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer};
 use acmebox::hooks::{DnsRequest, HookRunner, Placement};
 use acmebox::propagation::{PropagationOptions, Resolver};
-use acmebox::sandbox::Operation;
+use acmebox::sandbox::{Operation, journal};
 use anyhow::{Context as _, bail};
 
 use crate::dns_args::DnsArgs;
@@ -115,6 +115,9 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
              (or set ACMEBOX_CONFIG and ACMEBOX_PROVIDER)"
         );
     };
+    // The record lives from this hook to the cleanup hook: certbot, running both, owns it.
+    journal::set_owner(journal::Owner::client());
+    crate::clean_stale_of(config, "acmebox: ").await?;
     let mut runner = HookRunner::from_config(config, provider)?;
     crate::warn_about_grant(runner.provider(), "acmebox: ");
     let operation = match args.phase {
@@ -177,6 +180,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let placement = Resolver::new(
             PropagationOptions::default().with_resolvers(args.resolvers.clone()),
         )?;
+        crate::clean_stale_of(&args.config, "acmebox: ").await?;
         let runners: Vec<HookRunner> = HookRunner::from_config_many(&args.config, &args.provider)?
             .into_iter()
             .map(|runner| runner.with_placement(Placement::FollowComputed(placement.clone())))

@@ -215,6 +215,7 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     let (Some(config), Some(name)) = (&args.config, &args.provider) else {
         bail!("dns-01 needs --config <file> and --provider <name>");
     };
+    crate::clean_stale_of(config, "acmebox: ").await?;
     let config = Config::load(config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
     crate::warn_about_grant(&provider, "acmebox: ");
@@ -283,6 +284,34 @@ fn abandoned(presented: &Presented) -> String {
     )
 }
 
+/// The environment variable naming the step at which `acmebox issue` kills itself with
+/// SIGKILL, as a crash or power cut would: a test aid for proving that nothing is left behind
+/// (the next command cleans up through the journal). Steps: `order-created` (before any
+/// present), `challenge-ready` (after the first present), `checking-ready` (while waiting for
+/// propagation), `validating` (while the CA validates), `challenge-cleaned-up` (after the first
+/// cleanup).
+const CRASH_AT: &str = "ACMEBOX_CRASH_AT";
+
+/// Kills this process with SIGKILL when `event` is the step [`CRASH_AT`] names.
+fn crash_point(event: &IssueEvent) {
+    static STEP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(step) = STEP.get_or_init(|| std::env::var(CRASH_AT).ok()) else {
+        return;
+    };
+    let reached = match event {
+        IssueEvent::OrderCreated { .. } => "order-created",
+        IssueEvent::ChallengeReady { .. } => "challenge-ready",
+        IssueEvent::CheckingReady { .. } => "checking-ready",
+        IssueEvent::Validating { .. } => "validating",
+        IssueEvent::ChallengeCleanedUp { .. } => "challenge-cleaned-up",
+        _ => return,
+    };
+    if step == reached {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+}
+
 /// Progress on stderr: one updating line on a terminal, plain lines otherwise.
 #[derive(Clone)]
 struct Progress {
@@ -300,6 +329,7 @@ impl Progress {
 
     fn event(&self, event: &IssueEvent) {
         self.line(&event.to_string());
+        crash_point(event);
     }
 
     fn line(&self, text: &str) {

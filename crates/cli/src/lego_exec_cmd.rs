@@ -52,6 +52,9 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let resolvers = resolvers_from_env()?;
+    // The record lives from this run to the cleanup run: lego, running both, owns it.
+    acmebox::sandbox::journal::set_owner(acmebox::sandbox::journal::Owner::client());
+    runtime.block_on(crate::clean_stale_of(&config, "acmebox-lego-exec: "))?;
     let report = runtime.block_on(async {
         let placement = Resolver::new(PropagationOptions::default().with_resolvers(resolvers))?;
         let runner = HookRunner::from_config(&config, &provider)?

@@ -57,6 +57,20 @@ fn warn_about_grant(provider: &acmebox::sandbox::WasmDnsProvider, prefix: &str) 
     }
 }
 
+/// Cleans up the records that processes no longer running left behind through this config
+/// file (see `acmebox::sandbox::journal`), one line each, before a command presents anything.
+async fn clean_stale_of(config: &Path, prefix: &str) -> anyhow::Result<()> {
+    use acmebox::sandbox::{StaleOptions, clean_stale, journal::Journal};
+    let config = acmebox::config::Config::load(config)?;
+    let Some(state_dir) = config.state_dir() else {
+        return Ok(());
+    };
+    let journal = Journal::open(state_dir)?;
+    let options = StaleOptions::default().with_config(config.path());
+    clean_stale(&journal, &options, |line| eprintln!("{prefix}{line}")).await?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     // One binary: run under the name `acmebox-lego-exec` (lego's `EXEC_PATH`, which takes no
     // arguments), it is lego's exec provider.

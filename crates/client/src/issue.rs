@@ -35,7 +35,15 @@ impl Account {
         presented: &Presented,
     ) -> Result<IssuedCertificate> {
         let result = self.issue_inner(&request, &handler, presented).await;
-        let (count, failures) = presented.cleanup_all().await;
+        let (count, failures) = presented
+            .cleanup_all(|challenge, ok| {
+                request.emit(IssueEvent::ChallengeCleanedUp {
+                    identifier: challenge.identifier.clone(),
+                    kind: challenge.kind,
+                    ok,
+                });
+            })
+            .await;
         if count > 0 {
             request.emit(IssueEvent::CleanedUp {
                 count,

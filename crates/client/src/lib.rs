@@ -144,6 +144,15 @@ pub enum IssueEvent {
         /// Where.
         paths: OutputPaths,
     },
+    /// One challenge's response has been cleaned up (or its cleanup failed).
+    ChallengeCleanedUp {
+        /// The identifier the challenge is for.
+        identifier: Identifier,
+        /// The challenge type.
+        kind: ChallengeType,
+        /// Whether the cleanup worked (a failure is in the error of the issuance).
+        ok: bool,
+    },
     /// The challenges that were set up have been cleaned up.
     CleanedUp {
         /// How many cleanups ran.
@@ -184,6 +193,14 @@ impl fmt::Display for IssueEvent {
             IssueEvent::Done { paths } => {
                 write!(f, "certificate written to {}", paths.dir.display())
             }
+            IssueEvent::ChallengeCleanedUp {
+                identifier,
+                kind,
+                ok: true,
+            } => write!(f, "removed the {kind} response for {identifier}"),
+            IssueEvent::ChallengeCleanedUp {
+                identifier, kind, ..
+            } => write!(f, "removing the {kind} response for {identifier} failed"),
             IssueEvent::CleanedUp { count, failed: 0 } => {
                 write!(f, "cleaned up {count} challenge response(s)")
             }

@@ -90,7 +90,7 @@ impl Presented {
     /// Every cleanup runs even if another fails; if any failed, the error is
     /// [`Error::Cleanup`] listing each failure.
     pub async fn cleanup(&self) -> Result<usize> {
-        let (count, failures) = self.cleanup_all().await;
+        let (count, failures) = self.cleanup_all(|_, _| {}).await;
         if failures.is_empty() {
             return Ok(count);
         }
@@ -101,7 +101,11 @@ impl Presented {
     }
 
     /// Cleans up everything; how many cleanups ran and the errors of those that failed.
-    pub(crate) async fn cleanup_all(&self) -> (usize, Vec<Error>) {
+    /// `each` hears of every challenge after its cleanup, and whether it worked.
+    pub(crate) async fn cleanup_all(
+        &self,
+        mut each: impl FnMut(&Challenge, bool),
+    ) -> (usize, Vec<Error>) {
         let _serial = self.inner.cleaning.lock().await;
         let mut count = 0;
         let mut failures = Vec::new();
@@ -112,6 +116,7 @@ impl Presented {
             let result = entry.handler.cleanup(&entry.challenge).await;
             self.entries().retain(|other| other.id != entry.id);
             count += 1;
+            each(&entry.challenge, result.is_ok());
             if let Err(err) = result {
                 failures.push(Error::from(err));
             }

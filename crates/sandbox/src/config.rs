@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! # cache_dir = "/var/cache/acmebox"   # default: $XDG_CACHE_HOME/acmebox or ~/.cache/acmebox
+//! # state_dir = "/var/lib/acmebox"     # the journal of presented records; default:
+//! #                                     # $XDG_STATE_HOME/acmebox or ~/.local/state/acmebox
 //!
 //! [providers.pdns]
 //! component = "providers/powerdns.wasm"    # relative to this file
@@ -39,6 +41,7 @@ use acmebox_challenge::IoError;
 pub struct Config {
     path: PathBuf,
     cache_dir: PathBuf,
+    state_dir: Option<PathBuf>,
     providers: BTreeMap<String, RawProvider>,
 }
 
@@ -46,6 +49,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     cache_dir: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
 }
@@ -161,9 +165,17 @@ impl Config {
                     .into(),
             })?,
         };
+        // Journal entries name the config file so a later process can load it again.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let state_dir = raw
+            .state_dir
+            .map(|dir| base.join(dir))
+            .or_else(crate::journal::default_state_dir)
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         Ok(Config {
-            path: path.to_owned(),
+            path,
             cache_dir,
+            state_dir,
             providers: raw.providers,
         })
     }
@@ -171,6 +183,18 @@ impl Config {
     /// Where precompiled components are cached.
     pub fn cache_dir(&self) -> &Path {
         &self.cache_dir
+    }
+
+    /// Where the journal of presented records is kept (`state_dir`, else
+    /// [`default_state_dir`](crate::journal::default_state_dir)); `None` when there is no home
+    /// directory to default to, and then nothing is journalled.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
+    }
+
+    /// The config file, absolute.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The names of the configured providers.
@@ -270,6 +294,13 @@ impl Config {
         spec.limits = limits;
         spec.config = config;
         spec.ttl = raw.ttl.unwrap_or(DEFAULT_TTL);
+        spec.journal = self
+            .state_dir
+            .as_ref()
+            .map(|state_dir| crate::journal::JournalSpec {
+                state_dir: state_dir.clone(),
+                config: self.path.clone(),
+            });
         Ok(spec)
     }
 }

@@ -104,6 +104,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// The journal of presented records failed: the value is not presented (or its entry not
+    /// removed), since acmebox could not promise to clean it up after a crash.
+    #[error(
+        "journal of presented records {path}: {reason}; check that the state directory is writable (`state_dir` in the config)"
+    )]
+    Journal {
+        /// The entry file or the journal directory.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+
     /// The sandbox host could not be set up.
     #[error("sandbox: {reason}")]
     Sandbox {

@@ -98,6 +98,13 @@ impl Sandbox {
             });
         }
         let grant = Grant::parse(&spec.allow).map_err(|err| err.for_provider(&name))?;
+        let journal = match &spec.journal {
+            Some(js) => Some((
+                crate::journal::Journal::open(&js.state_dir)?,
+                js.config.clone(),
+            )),
+            None => None,
+        };
         // Said on every load; the CLI prints them too (see `WasmDnsProvider::grant_warnings`).
         let grant_warnings: Vec<String> = grant
             .warnings()
@@ -168,6 +175,7 @@ impl Sandbox {
             imports,
             sha256,
             ttl: spec.ttl,
+            journal: journal.map(|(journal, config)| provider::ProviderJournal { journal, config }),
             cache_status,
             name_locks: provider::NameLocks::default(),
             sequential: provider::Sequential::default(),

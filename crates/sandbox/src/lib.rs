@@ -31,6 +31,7 @@ mod engine;
 mod error;
 mod handler;
 mod host;
+pub mod journal;
 mod limits;
 mod provider;
 mod redact;
@@ -38,6 +39,7 @@ mod report;
 mod run;
 mod sockets;
 mod spec;
+mod stale;
 mod state;
 
 pub use cache::CacheStatus;
@@ -58,3 +60,4 @@ pub use report::{
 };
 pub use run::{inspect, load_from_config, run_from_config, run_record};
 pub use spec::ProviderSpec;
+pub use stale::{StaleOptions, StaleSummary, clean_stale};

@@ -209,6 +209,8 @@ pub(crate) struct Inner {
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) imports: Vec<String>,
     pub(crate) grant_warnings: Vec<String>,
+    /// Where presented records are journalled, if anywhere.
+    pub(crate) journal: Option<ProviderJournal>,
     pub(crate) sha256: String,
     pub(crate) ttl: u32,
     pub(crate) cache_status: super::CacheStatus,
@@ -241,6 +243,13 @@ impl NameLocks {
         };
         lock.lock_owned().await
     }
+}
+
+/// A provider's journal and the config file it was loaded from.
+#[derive(Debug)]
+pub(crate) struct ProviderJournal {
+    pub(crate) journal: crate::journal::Journal,
+    pub(crate) config: std::path::PathBuf,
 }
 
 /// Whether the provider asked for its calls to run one at a time (`provider-info.sequential`:
@@ -347,19 +356,64 @@ impl WasmDnsProvider {
     ///
     /// Calls on one record name run one at a time; every call of a provider that describes
     /// itself as `sequential` does.
+    ///
+    /// With a journal (a provider loaded from a config file), the record is journalled durably
+    /// before the provider is called, and the call is refused if that fails: see
+    /// [`journal`](crate::journal).
     pub async fn present(&self, record: &TxtRecord) -> CallReport {
         let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
+        if let Some(pj) = &self.inner.journal {
+            let entry = crate::journal::Entry::new(
+                &pj.config,
+                &self.inner.name,
+                record,
+                crate::journal::owner(),
+            );
+            let journal = pj.journal.clone();
+            let written = tokio::task::spawn_blocking(move || journal.record(&entry))
+                .await
+                .unwrap_or_else(|join| {
+                    Err(Error::Sandbox {
+                        reason: format!("journalling the record failed: {join}"),
+                    })
+                });
+            if let Err(err) = written {
+                return CallReport {
+                    provider: self.inner.name.to_string(),
+                    operation: Operation::Present,
+                    outcome: Err(err),
+                    audit: Vec::new(),
+                    sockets: Vec::new(),
+                    logs: Vec::new(),
+                    duration: std::time::Duration::ZERO,
+                };
+            }
+        }
         let wit = record.to_wit();
         self.call(Operation::Present, Call::Present(wit)).await.0
     }
 
+    /// The journal of this provider's presented records, if it has one.
+    pub fn journal(&self) -> Option<&crate::journal::Journal> {
+        self.inner.journal.as_ref().map(|pj| &pj.journal)
+    }
+
     /// Removes `record.value` from `record.fqdn`, serialised as [`present`](Self::present) is.
+    /// Once the provider has removed the value, its journal entry is deleted.
     pub async fn cleanup(&self, record: &TxtRecord) -> CallReport {
         let _one_at_a_time = self.sequential_lock().await;
         let _serialised = self.inner.name_locks.lock(&record.fqdn).await;
         let wit = record.to_wit();
-        self.call(Operation::Cleanup, Call::Cleanup(wit)).await.0
+        let report = self.call(Operation::Cleanup, Call::Cleanup(wit)).await.0;
+        if report.is_ok()
+            && let Some(pj) = &self.inner.journal
+            && let Err(err) = pj.journal.remove(&pj.config, &self.inner.name, record)
+        {
+            // The value is gone; a left entry only makes a later stale cleanup ask again.
+            tracing::warn!(provider = %self.inner.name, "{err}");
+        }
+        report
     }
 
     /// The provider-wide lock when the provider describes itself as `sequential`, else `None`.

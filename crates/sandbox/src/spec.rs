@@ -74,6 +74,9 @@ pub struct ProviderSpec {
     pub config: BTreeMap<String, ConfigValue>,
     /// TTL for the records it publishes.
     pub ttl: u32,
+    /// Where its presented records are journalled; `None`: not at all (a provider built by
+    /// hand, or `inspect`).
+    pub journal: Option<crate::journal::JournalSpec>,
 }
 
 impl ProviderSpec {
@@ -87,6 +90,7 @@ impl ProviderSpec {
             limits: Limits::default(),
             config: BTreeMap::new(),
             ttl: DEFAULT_TTL,
+            journal: None,
         }
     }
 }

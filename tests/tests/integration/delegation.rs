@@ -252,16 +252,18 @@ fn post(origin: &str, path: &str, body: &str) -> (String, String) {
     let mut stream = std::net::TcpStream::connect(authority).expect("connecting to serve");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+        .expect("talking to acmebox serve");
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
-    .unwrap();
+    .expect("talking to acmebox serve");
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream
+        .read_to_string(&mut response)
+        .expect("talking to acmebox serve");
     let (head, rest) = response.split_once("\r\n").unwrap_or((&response, ""));
     (head.to_owned(), rest.to_owned())
 }

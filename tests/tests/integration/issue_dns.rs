@@ -503,3 +503,129 @@ async fn cli_propagation_timeout_overrides_the_providers() {
         "{stderr}"
     );
 }
+
+/// The journal entries under `dir`'s state directory (`XDG_STATE_HOME=<dir>/xdg`).
+fn journal_entries(dir: &Path) -> Vec<serde_json::Value> {
+    let journal = dir.join("xdg").join("acmebox").join("journal");
+    let Ok(files) = std::fs::read_dir(&journal) else {
+        return Vec::new();
+    };
+    files
+        .filter_map(Result::ok)
+        .filter(|f| f.file_name().to_string_lossy().ends_with(".json"))
+        .map(|f| {
+            serde_json::from_slice(&std::fs::read(f.path()).expect("the test environment works"))
+                .expect("the test environment works")
+        })
+        .collect()
+}
+
+/// `acmebox issue` for a name and its wildcard is killed with SIGKILL at `step`; the TXT values
+/// it had presented by then are in its journal. The next command (`next`: `cleanup --stale`, or
+/// `issue` again, which cleans up what dead processes left before it starts) leaves no TXT value
+/// in PowerDNS and an empty journal.
+async fn killed_at(step: &str, presented: usize, next: &str) {
+    let tmp = tempfile::tempdir().expect("the test environment works");
+    let s = servers();
+    let name = unique(&format!("kill-{step}"));
+    let record = format!("_acme-challenge.{name}.");
+    let xdg = tmp.path().join("xdg");
+    let mut command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
+    command
+        .env("XDG_STATE_HOME", &xdg)
+        .env("ACMEBOX_CRASH_AT", step);
+    let out = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("acmebox issue neither finished nor crashed")
+        .expect("the test environment works");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "not killed at {step}:\n{stderr}"
+        );
+    }
+    let left = txt_values_in("example.test.", &record).expect("reading PowerDNS");
+    assert_eq!(
+        left.len(),
+        presented,
+        "TXT values after a kill at {step}: {left:?}"
+    );
+    let journalled: Vec<String> = journal_entries(tmp.path())
+        .iter()
+        .map(|e| e["value"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(journalled.len(), presented, "{journalled:?}");
+    assert!(
+        left.iter().all(|v| journalled.contains(v)),
+        "{left:?} {journalled:?}"
+    );
+
+    let config = tmp.path().join("acmebox.toml");
+    let out = match next {
+        "cleanup" => {
+            let bin = tokio::task::spawn_blocking(acmebox_bin)
+                .await
+                .expect("the test environment works");
+            tokio::process::Command::new(bin)
+                .args(["cleanup", "--stale", "--config"])
+                .arg(&config)
+                .env("XDG_STATE_HOME", &xdg)
+                .env(API_KEY_VAR, &s.pdns_api_key)
+                .output()
+                .await
+                .expect("the test environment works")
+        }
+        _ => {
+            let mut command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
+            command.env("XDG_STATE_HOME", &xdg);
+            tokio::time::timeout(Duration::from_secs(120), command.output())
+                .await
+                .expect("the next acmebox issue did not finish")
+                .expect("the test environment works")
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{next} after a kill at {step}:\n{stderr}"
+    );
+    let cleaned = stderr.matches("cleaned up stale record").count();
+    assert_eq!(cleaned, presented, "{stderr}");
+    if presented > 0 {
+        assert!(
+            stderr.contains(&format!("cleaned up stale record {record} TXT")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("which no longer runs"), "{stderr}");
+    }
+    assert_nothing_left("example.test.", &name);
+    assert_eq!(journal_entries(tmp.path()), Vec::<serde_json::Value>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_before_presenting_leaves_nothing() {
+    killed_at("order-created", 0, "cleanup").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_the_two_presents_leaves_nothing() {
+    killed_at("challenge-ready", 1, "issue").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_propagation_leaves_nothing() {
+    killed_at("checking-ready", 2, "cleanup").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_validation_leaves_nothing() {
+    killed_at("validating", 2, "issue").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_the_two_cleanups_leaves_nothing() {
+    killed_at("challenge-cleaned-up", 1, "cleanup").await;
+}
