@@ -11,6 +11,7 @@ mod examples;
 mod hostile;
 mod issue;
 mod issue_dns;
+mod journal;
 mod js_provider;
 mod layers;
 mod powerdns;
