@@ -221,10 +221,12 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     crate::warn_about_grant(&provider, "acmebox: ");
 
     let mut options = args.dns.propagation_options();
+    let mut sequential = false;
     match provider.describe().await {
         Ok(info) => {
             options = options
                 .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
+            sequential = info.sequential;
         }
         Err(err) => progress.line(&format!(
             "{err}; using the default propagation timeout and polling interval"
@@ -233,7 +235,9 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     let options = args.dns.override_timing(options);
     let resolver = Resolver::new(options)?;
 
-    let dns = WasmDns01Handler::new(provider).with_resolver(resolver.clone());
+    let dns = WasmDns01Handler::new(provider)
+        .with_resolver(resolver.clone())
+        .with_one_at_a_time(sequential);
     let reporter = progress.clone();
     let check = DnsReadyCheck::new(resolver).with_progress(move |status| {
         reporter.line(&status.to_string());

@@ -85,7 +85,48 @@ impl Account {
         });
 
         let challenges = self.pending_challenges(&mut order, kind, request).await?;
-        for challenge in &challenges {
+        if handler.one_at_a_time() {
+            // One live response at a time: set up, validate and clean up each in turn.
+            for challenge in &challenges {
+                self.answer(
+                    &mut order,
+                    request,
+                    handler,
+                    presented,
+                    std::slice::from_ref(challenge),
+                )
+                .await?;
+                presented
+                    .cleanup_one(challenge, |challenge, ok| {
+                        request.emit(IssueEvent::ChallengeCleanedUp {
+                            identifier: challenge.identifier.clone(),
+                            kind: challenge.kind,
+                            ok,
+                        });
+                    })
+                    .await?;
+            }
+        } else {
+            self.answer(&mut order, request, handler, presented, &challenges)
+                .await?;
+        }
+        self.poll_order(&mut order, request, Phase::Ready).await?;
+        self.finish(order, order_url, request).await
+    }
+
+    /// Sets up `challenges`, waits until they are visible, and has the server validate them.
+    async fn answer(
+        &self,
+        order: &mut Order,
+        request: &IssueRequest,
+        handler: &SharedHandler,
+        presented: &Presented,
+        challenges: &[Challenge],
+    ) -> Result<()> {
+        let kind = handler.challenge_type();
+        let only = (challenges.len() == 1 && handler.one_at_a_time())
+            .then(|| challenges[0].identifier.clone());
+        for challenge in challenges {
             presented.register(handler.clone(), challenge.clone());
             handler.setup(challenge).await?;
             request.emit(IssueEvent::ChallengeReady {
@@ -103,13 +144,22 @@ impl Account {
                 request.emit(IssueEvent::CheckingReady {
                     challenges: challenges.len(),
                 });
-                check.wait_until_ready(&challenges).await?;
+                check.wait_until_ready(challenges).await?;
             }
-            self.set_ready(&mut order, kind, request).await?;
-            self.poll_authorizations(&mut order, kind, request).await?;
+            self.set_ready(order, kind, request, only.as_ref()).await?;
+            self.poll_authorizations(order, kind, request, only.as_ref())
+                .await?;
         }
-        self.poll_order(&mut order, request, Phase::Ready).await?;
+        Ok(())
+    }
 
+    /// Finalizes a ready order and writes the certificate.
+    async fn finish(
+        &self,
+        mut order: Order,
+        order_url: String,
+        request: &IssueRequest,
+    ) -> Result<IssuedCertificate> {
         let key =
             CertificateKey::generate(request.key_type).map_err(|err| csr_error(request, err))?;
         let csr = certificate_request(request, &key)?;
@@ -219,6 +269,7 @@ impl Account {
         order: &mut Order,
         kind: ChallengeType,
         request: &IssueRequest,
+        only: Option<&Identifier>,
     ) -> Result<()> {
         let acme_kind = to_acme_challenge_type(kind);
         let mut authorizations = order.authorizations();
@@ -228,6 +279,9 @@ impl Account {
                 continue;
             }
             let name = authz.identifier().to_string();
+            if only.is_some_and(|only| Identifier::parse(&name).ok().as_ref() != Some(only)) {
+                continue;
+            }
             let Some(mut handle) = authz.challenge(acme_kind.clone()) else {
                 continue;
             };
@@ -249,6 +303,7 @@ impl Account {
         order: &mut Order,
         kind: ChallengeType,
         request: &IssueRequest,
+        only: Option<&Identifier>,
     ) -> Result<()> {
         let acme_kind = to_acme_challenge_type(kind);
         let mut backoff = Backoff::new(request, request.validation_timeout);
@@ -263,7 +318,14 @@ impl Account {
             let mut authorizations = order.authorizations();
             while let Some(next) = authorizations.next().await {
                 let mut authz = next.map_err(|err| self.error("fetch an authorization", err))?;
-                if authz.status == AuthorizationStatus::Valid {
+                if authz.status == AuthorizationStatus::Valid
+                    || only.is_some_and(|only| {
+                        Identifier::parse(&authz.identifier().to_string())
+                            .ok()
+                            .as_ref()
+                            != Some(only)
+                    })
+                {
                     continue;
                 }
                 let state = authz

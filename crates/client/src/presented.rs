@@ -100,6 +100,33 @@ impl Presented {
         })
     }
 
+    /// Cleans up the registered `challenge` now (for handlers that take one response at a
+    /// time); `each` hears of it as in [`cleanup_all`](Self::cleanup_all). A failure is an
+    /// [`Error::Cleanup`].
+    pub(crate) async fn cleanup_one(
+        &self,
+        challenge: &Challenge,
+        mut each: impl FnMut(&Challenge, bool),
+    ) -> Result<()> {
+        let _serial = self.inner.cleaning.lock().await;
+        let Some(entry) = self
+            .entries()
+            .iter()
+            .rev()
+            .find(|entry| entry.challenge == *challenge)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let result = entry.handler.cleanup(&entry.challenge).await;
+        self.entries().retain(|other| other.id != entry.id);
+        each(&entry.challenge, result.is_ok());
+        result.map_err(|err| Error::Cleanup {
+            original: None,
+            failures: vec![Error::from(err)],
+        })
+    }
+
     /// Cleans up everything; how many cleanups ran and the errors of those that failed.
     /// `each` hears of every challenge after its cleanup, and whether it worked.
     pub(crate) async fn cleanup_all(

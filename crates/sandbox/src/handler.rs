@@ -41,6 +41,7 @@ pub async fn place_record(record: &TxtRecord, resolver: &Resolver) -> Result<Txt
 pub struct WasmDns01Handler {
     provider: WasmDnsProvider,
     resolver: Option<Resolver>,
+    one_at_a_time: bool,
     reports: Arc<Mutex<Vec<CallReport>>>,
     /// What setup handed to the provider, by the challenge's own (name, value).
     presented: Arc<Mutex<HashMap<(String, String), TxtRecord>>>,
@@ -53,6 +54,7 @@ impl WasmDns01Handler {
         WasmDns01Handler {
             provider,
             resolver: None,
+            one_at_a_time: false,
             reports: Arc::default(),
             presented: Arc::default(),
         }
@@ -62,6 +64,13 @@ impl WasmDns01Handler {
     /// options turn following off) and that name's zone.
     pub fn with_resolver(mut self, resolver: Resolver) -> Self {
         self.resolver = Some(resolver);
+        self
+    }
+
+    /// Asks ACME clients for one live value at a time ([`ChallengeHandler::one_at_a_time`]):
+    /// pass the provider's `describe().sequential`.
+    pub fn with_one_at_a_time(mut self, one_at_a_time: bool) -> Self {
+        self.one_at_a_time = one_at_a_time;
         self
     }
 
@@ -180,5 +189,9 @@ impl ChallengeHandler for WasmDns01Handler {
 
     async fn cleanup(&self, challenge: &Challenge) -> acmebox_challenge::Result<()> {
         Ok(self.cleanup_record(challenge).await?)
+    }
+
+    fn one_at_a_time(&self) -> bool {
+        self.one_at_a_time
     }
 }

@@ -629,3 +629,70 @@ async fn killed_during_validation_leaves_nothing() {
 async fn killed_between_the_two_cleanups_leaves_nothing() {
     killed_at("challenge-cleaned-up", 1, "cleanup").await;
 }
+
+/// A handler asking for one live response at a time (a `sequential` provider): the name and its
+/// wildcard share one record name, and the second value is set up only after the first was
+/// validated and removed, so PowerDNS never holds two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_at_a_time_handlers_never_have_two_values_live() {
+    let component = powerdns_component().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_with_key_file(tmp.path(), &component, &servers().pdns_api_key);
+    let (handler, check) = dns_setup(&config).await;
+    let handler = handler.with_one_at_a_time(true);
+    let name = unique("dns-sequential");
+    let record = format!("_acme-challenge.{name}.");
+    // What PowerDNS holds at the record each time a challenge becomes ready.
+    let live = Arc::new(Mutex::new(Vec::new()));
+    let sink = live.clone();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let event_sink = events.clone();
+    let watched = record.clone();
+    let request = IssueRequest::new(ids(&[&name, &format!("*.{name}")]), tmp.path().join("out"))
+        .with_ready_check(Arc::new(check))
+        .with_progress(move |event| {
+            if matches!(event, IssueEvent::ChallengeReady { .. }) {
+                let values = txt_values_in("example.test.", &watched).expect("reading PowerDNS");
+                sink.lock().expect("the list").push(values.len());
+            }
+            event_sink.lock().expect("the list").push(event.to_string());
+        });
+    let account = Account::load_or_create(&account_options(tmp.path()))
+        .await
+        .unwrap();
+    let presented = Presented::new();
+    let issued = account
+        .issue(request, Arc::new(handler.clone()), &presented)
+        .await
+        .unwrap();
+    check_certificate(issued.paths(), &[&name, &format!("*.{name}")]);
+    assert_eq!(*live.lock().unwrap(), [1, 1], "values live at each setup");
+    // Set up, validated and removed in turn.
+    let events = events.lock().unwrap();
+    let steps: Vec<&str> = events
+        .iter()
+        .filter_map(|e| {
+            [
+                ("published", "ready"),
+                ("validat", "validating"),
+                ("removed the", "removed"),
+            ]
+            .iter()
+            .find(|(word, _)| e.contains(word))
+            .map(|(_, step)| *step)
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "ready",
+            "validating",
+            "removed",
+            "ready",
+            "validating",
+            "removed"
+        ],
+        "{events:#?}"
+    );
+    assert_nothing_left("example.test.", &name);
+}

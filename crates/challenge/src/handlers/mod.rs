@@ -140,6 +140,13 @@ pub trait ChallengeHandler: Send + Sync {
     fn propagation_delay(&self) -> Duration {
         Duration::ZERO
     }
+
+    /// True when no two responses may be published at once (a DNS API that takes one change
+    /// at a time, or keeps one value per name): an ACME client then sets up, validates and
+    /// cleans up each challenge before it sets up the next. `false` unless overridden.
+    fn one_at_a_time(&self) -> bool {
+        false
+    }
 }
 
 /// Refuses a challenge of another type than `expected` (every handler's first check), with
