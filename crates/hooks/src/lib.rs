@@ -230,10 +230,21 @@ impl HookRunner {
     /// Runs `operation` for `request`. `Err` means nothing ran (the request was invalid);
     /// a provider failure is in the report's outcome.
     pub async fn run(&self, operation: Operation, request: &DnsRequest) -> Result<CallReport> {
-        let record = request.txt_record(self.provider.ttl())?;
+        let record = self.record(request)?;
+        self.run_record(operation, &record).await
+    }
+
+    /// The record `request` asks for, checked, with the provider's TTL.
+    pub fn record(&self, request: &DnsRequest) -> Result<TxtRecord> {
+        request.txt_record(self.provider.ttl())
+    }
+
+    /// Runs `operation` for a record already checked by [`record`](Self::record). `Err` means
+    /// nothing ran (the operation is not present or cleanup).
+    pub async fn run_record(&self, operation: Operation, record: &TxtRecord) -> Result<CallReport> {
         match operation {
-            Operation::Present => Ok(self.provider.present(&record).await),
-            Operation::Cleanup => Ok(self.provider.cleanup(&record).await),
+            Operation::Present => Ok(self.provider.present(record).await),
+            Operation::Cleanup => Ok(self.provider.cleanup(record).await),
             other => Err(invalid(format!(
                 "{other} is not a record operation; use present or cleanup"
             ))),
