@@ -59,7 +59,6 @@ pub fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
 async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
 
     let dns = args.dns.propagation_options();
     let mut options = ConformanceOptions::new(&args.zone)

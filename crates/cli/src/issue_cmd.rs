@@ -217,7 +217,6 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     };
     let config = Config::load(config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
 
     let mut options = args.dns.propagation_options();
     match provider.describe().await {

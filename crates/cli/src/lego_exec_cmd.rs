@@ -47,7 +47,6 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
         .build()?;
     let report = runtime.block_on(async {
         let runner = HookRunner::from_config(&config, &provider)?;
-        crate::warn_about_grant(runner.provider(), "acmebox-lego-exec: ");
         runner.run(operation, &request).await
     })?;
     report.write_lines(&mut std::io::stderr().lock(), "acmebox-lego-exec: ")?;

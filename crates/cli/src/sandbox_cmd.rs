@@ -62,7 +62,6 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
         } => return inspect(component, json, cache_dir).await,
     };
     let provider = sandbox::load_from_config(&args.config, &args.provider)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
     let report = sandbox::run_record(
         provider,
         operation,
