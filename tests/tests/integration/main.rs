@@ -12,6 +12,7 @@ mod issue;
 mod issue_dns;
 mod js_provider;
 mod layers;
+mod logs;
 mod powerdns;
 mod propagation;
 mod python_provider;
