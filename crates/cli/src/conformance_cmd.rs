@@ -60,7 +60,6 @@ async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     crate::clean_stale_of(&args.config, "acmebox: ").await?;
     let config = Config::load(&args.config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
 
     let dns = args.dns.propagation_options();
     let mut options = ConformanceOptions::new(&args.zone)

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler};
 use acmebox::hooks::certbot::{self, CertbotChallenge};
-use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer};
+use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer, LOG_TARGET as SERVE};
 use acmebox::hooks::{DnsRequest, HookRunner, Placement};
 use acmebox::propagation::{PropagationOptions, Resolver};
 use acmebox::sandbox::{Operation, journal};
@@ -119,7 +119,6 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
     journal::set_owner(journal::Owner::client());
     crate::clean_stale_of(config, "acmebox: ").await?;
     let mut runner = HookRunner::from_config(config, provider)?;
-    crate::warn_about_grant(runner.provider(), "acmebox: ");
     let operation = match args.phase {
         CertbotPhase::Auth => Operation::Present,
         CertbotPhase::Cleanup => Operation::Cleanup,
@@ -177,40 +176,43 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     runtime()?.block_on(async {
-        let placement = Resolver::new(
-            PropagationOptions::default().with_resolvers(args.resolvers.clone()),
-        )?;
+        let placement =
+            Resolver::new(PropagationOptions::default().with_resolvers(args.resolvers.clone()))?;
         crate::clean_stale_of(&args.config, "acmebox: ").await?;
         let runners: Vec<HookRunner> = HookRunner::from_config_many(&args.config, &args.provider)?
             .into_iter()
             .map(|runner| runner.with_placement(Placement::FollowComputed(placement.clone())))
             .collect();
-        for runner in &runners {
-            crate::warn_about_grant(runner.provider(), "acmebox: ");
-        }
         let server = HttpreqServer::bind_providers(args.listen, runners, auth).await?;
+        let addr = server.local_addr();
         match args.provider.as_slice() {
-            [only] => eprintln!(
-                "acmebox: serving lego's httpreq protocol on http://{}/present and /cleanup with provider `{only}`",
-                server.local_addr(),
+            [only] => tracing::info!(
+                target: SERVE,
+                provider = only.as_str(),
+                %addr,
+                "serving lego's httpreq protocol on http://{addr}/present and /cleanup with \
+                 provider `{only}`"
             ),
             several => {
                 for name in several {
-                    eprintln!(
-                        "acmebox: serving lego's httpreq protocol on http://{}/{name}/present and /cleanup with provider `{name}`",
-                        server.local_addr(),
+                    tracing::info!(
+                        target: SERVE,
+                        provider = name.as_str(),
+                        %addr,
+                        "serving lego's httpreq protocol on http://{addr}/{name}/present and \
+                         /cleanup with provider `{name}`"
                     );
                 }
             }
         }
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("listening for SIGTERM")?;
-        tokio::select! {
-            () = server.serve() => {}
-            _ = sigterm.recv() => eprintln!("acmebox: SIGTERM received; stopping"),
-            _ = tokio::signal::ctrl_c() => eprintln!("acmebox: SIGINT received; stopping"),
-        }
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        let signal = tokio::select! {
+            () = server.serve() => return Ok(ExitCode::SUCCESS),
+            _ = sigterm.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        };
+        tracing::info!(target: SERVE, "{signal} received; stopping");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -218,7 +218,6 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     crate::clean_stale_of(config, "acmebox: ").await?;
     let config = Config::load(config)?;
     let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
 
     let mut options = args.dns.propagation_options();
     let mut sequential = false;

@@ -59,7 +59,6 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
         let placement = Resolver::new(PropagationOptions::default().with_resolvers(resolvers))?;
         let runner = HookRunner::from_config(&config, &provider)?
             .with_placement(Placement::FollowComputed(placement));
-        crate::warn_about_grant(runner.provider(), "acmebox-lego-exec: ");
         runner.run(operation, &request).await
     })?;
     report.write_lines(&mut std::io::stderr().lock(), "acmebox-lego-exec: ")?;

@@ -1,5 +1,6 @@
 //! The `acmebox` command: the library's challenge core and sandbox, for scripts and ACME
-//! clients. Every subcommand parses its arguments, calls the library and prints.
+//! clients. Every subcommand parses its arguments, calls the library and prints. The libraries'
+//! `tracing` events go to stderr through the subscriber of [`logging`].
 
 mod challenge_cmd;
 mod conformance_cmd;
@@ -7,6 +8,7 @@ mod dns_args;
 mod hook_cmd;
 mod issue_cmd;
 mod lego_exec_cmd;
+mod logging;
 mod sandbox_cmd;
 
 use std::path::Path;
@@ -18,6 +20,18 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "acmebox", version, about, propagate_version = true)]
 struct Cli {
+    /// How log lines on stderr look: `text` for people, `json` for one JSON object per line.
+    /// Which lines show is set by RUST_LOG (default: warnings and errors, and the line per call
+    /// of `serve`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ACMEBOX_LOG_FORMAT",
+        default_value_t = logging::LogFormat::Text,
+        value_name = "FORMAT"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,11 +63,19 @@ enum Command {
     },
 }
 
-/// Prints the warnings of a provider's grant (entries marked `danger:`), every time the CLI
-/// loads it, with the prefix of the command's other lines.
-fn warn_about_grant(provider: &acmebox::sandbox::WasmDnsProvider, prefix: &str) {
-    for warning in provider.grant_warnings() {
-        eprintln!("{prefix}warning: {warning}");
+impl Command {
+    /// What the command logs when RUST_LOG is unset: the commands that print each call's
+    /// report (the provider's log lines with it) leave those lines out of the log.
+    fn log_defaults(&self) -> logging::Defaults {
+        match self {
+            Command::Sandbox(_) | Command::CertbotHook(_) | Command::LegoExec { .. } => {
+                logging::Defaults::WarningsWithoutProviderLog
+            }
+            Command::Challenge(_)
+            | Command::Issue(_)
+            | Command::Serve(_)
+            | Command::Conformance(_) => logging::Defaults::Warnings,
+        }
     }
 }
 
@@ -80,9 +102,17 @@ fn main() -> ExitCode {
         .file_stem()
         .is_some_and(|stem| stem == lego_exec_cmd::PROGRAM)
     {
+        match logging::format_from_env() {
+            Ok(format) => logging::init(format, logging::Defaults::WarningsWithoutProviderLog),
+            Err(err) => {
+                eprintln!("{}: {err:#}", lego_exec_cmd::PROGRAM);
+                return ExitCode::FAILURE;
+            }
+        }
         return lego_exec_cmd::main(args.collect());
     }
     let cli = Cli::parse();
+    logging::init(cli.log_format, cli.command.log_defaults());
     let result = match cli.command {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
         Command::Issue(args) => issue_cmd::run(args).map(|()| ExitCode::SUCCESS),

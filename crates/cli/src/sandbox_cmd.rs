@@ -178,7 +178,6 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
     };
     crate::clean_stale_of(&args.config, "acmebox: ").await?;
     let provider = sandbox::load_from_config(&args.config, &args.provider)?;
-    crate::warn_about_grant(&provider, "acmebox: ");
     let placement = acmebox::propagation::Resolver::new(
         acmebox::propagation::PropagationOptions::default().with_resolvers(args.resolvers.clone()),
     )?;

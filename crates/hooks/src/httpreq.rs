@@ -11,6 +11,9 @@
 //!   `401` without valid credentials, `502` when the provider failed (its redacted error in
 //!   the body), `404` / `405` for other paths and methods.
 //!
+//! Each request to a served provider's `present` or `cleanup` is logged as one `tracing` event
+//! (target [`LOG_TARGET`]): see [`HttpreqServer::serve`].
+//!
 //! The service keeps no state between requests (each call gets a fresh sandbox instance), so
 //! any number of copies can run behind a load balancer.
 
@@ -38,6 +41,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Connections served at once; more wait for a slot.
 pub const MAX_CONNECTIONS: usize = 1024;
+
+/// The `tracing` target of the line [`HttpreqServer::serve`] writes per call.
+pub const LOG_TARGET: &str = "acmebox::serve";
 
 /// How long a client may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,6 +141,17 @@ impl HttpreqServer {
     }
 
     /// Serves until the task is dropped or aborted.
+    ///
+    /// Each request to a provider's `present` or `cleanup` is one `tracing` event, target
+    /// [`LOG_TARGET`], message `call`, with the fields `provider`, `operation`, `fqdn` (the
+    /// record name; never the value or a key authorization), `outcome` (`ok` or
+    /// [`CallReport::outcome_kind`]), `error` (the provider's redacted error, when it failed),
+    /// `status` (the HTTP status answered), `duration_ms`, `requests` and `connections` (how
+    /// many the provider made) and `audit` ([`CallReport::audit_summary`]). It is at info
+    /// when the provider succeeded and at warn when it failed. A request refused before any
+    /// provider ran (bad credentials, a malformed body) is one event at info with `provider`,
+    /// `operation`, `outcome` (`unauthorized` or `invalid-request`) and `status`; why it was
+    /// refused goes to the client only, since a malformed body may hold a key authorization.
     pub async fn serve(self) {
         let shared = Arc::new((self.runners, self.auth));
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -250,6 +267,7 @@ async fn answer(
     if let Some(auth) = auth
         && !auth.admits(&request)
     {
+        log_refused(runner, operation, "unauthorized", StatusCode::UNAUTHORIZED);
         let mut response = text(
             StatusCode::UNAUTHORIZED,
             "valid basic-auth credentials are required",
@@ -266,6 +284,7 @@ async fn answer(
     {
         Ok(body) => body.to_bytes(),
         Err(err) => {
+            log_refused(runner, operation, INVALID_REQUEST, StatusCode::BAD_REQUEST);
             return text(
                 StatusCode::BAD_REQUEST,
                 &format!("cannot read the body (at most {MAX_BODY_BYTES} bytes): {err}"),
@@ -273,16 +292,75 @@ async fn answer(
         }
     };
     let Some(dns_request) = parse_body(&body) else {
+        log_refused(runner, operation, INVALID_REQUEST, StatusCode::BAD_REQUEST);
         return text(
             StatusCode::BAD_REQUEST,
             "the body must be JSON {\"fqdn\", \"value\"} or, in raw mode, \
              {\"domain\", \"token\", \"keyAuth\"}",
         );
     };
-    match runner.run(operation, &dns_request).await {
-        Ok(report) => report_response(&report),
-        Err(err) => text(StatusCode::BAD_REQUEST, &err.to_string()),
+    let report = match runner.record(&dns_request).await {
+        Ok(record) => runner
+            .run_record(operation, &record)
+            .await
+            .map(|report| (report, record)),
+        Err(err) => Err(err),
+    };
+    match report {
+        Ok((report, record)) => {
+            let response = report_response(&report);
+            log_call(&report, &record.fqdn, response.status());
+            response
+        }
+        Err(err) => {
+            log_refused(runner, operation, INVALID_REQUEST, StatusCode::BAD_REQUEST);
+            text(StatusCode::BAD_REQUEST, &err.to_string())
+        }
     }
+}
+
+/// The outcome of a request refused for what it held.
+const INVALID_REQUEST: &str = "invalid-request";
+
+/// The line of one call (see [`HttpreqServer::serve`]): info if the provider succeeded, warn
+/// if it failed. Every value comes from the report, already redacted.
+fn log_call(report: &CallReport, fqdn: &str, status: StatusCode) {
+    macro_rules! call_event {
+        ($level:expr) => {
+            tracing::event!(
+                target: LOG_TARGET,
+                $level,
+                provider = report.provider.as_str(),
+                operation = %report.operation,
+                fqdn,
+                outcome = report.outcome_kind(),
+                error = report.error().map(tracing::field::display),
+                status = status.as_u16(),
+                duration_ms = u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX),
+                requests = report.audit.len(),
+                connections = report.sockets.len(),
+                audit = report.audit_summary().as_str(),
+                "call"
+            )
+        };
+    }
+    if report.is_ok() {
+        call_event!(tracing::Level::INFO);
+    } else {
+        call_event!(tracing::Level::WARN);
+    }
+}
+
+/// The line of a request refused before its provider ran.
+fn log_refused(runner: &HookRunner, operation: Operation, outcome: &str, status: StatusCode) {
+    tracing::info!(
+        target: LOG_TARGET,
+        provider = runner.provider().name(),
+        operation = %operation,
+        outcome,
+        status = status.as_u16(),
+        "call"
+    );
 }
 
 fn report_response(report: &CallReport) -> Response<Full<Bytes>> {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::{config, log, types};
+use crate::log_targets::PROVIDER_LOG;
 use crate::redact::Redactor;
 use crate::spec::ConfigValue;
 
@@ -102,7 +103,8 @@ pub struct LogRecord {
 }
 
 impl LogRecord {
-    /// Builds a record, redacting the message, and emits it as a `tracing` event.
+    /// Builds a record, redacting the message, and emits it as a `tracing` event (target
+    /// [`PROVIDER_LOG`]).
     pub(crate) fn emit(
         provider: &str,
         level: LogLevel,
@@ -118,11 +120,21 @@ impl LogRecord {
             LogSource::Host => "host",
         };
         match level {
-            LogLevel::Trace => tracing::trace!(provider, source = source_name, "{message}"),
-            LogLevel::Debug => tracing::debug!(provider, source = source_name, "{message}"),
-            LogLevel::Info => tracing::info!(provider, source = source_name, "{message}"),
-            LogLevel::Warn => tracing::warn!(provider, source = source_name, "{message}"),
-            LogLevel::Error => tracing::error!(provider, source = source_name, "{message}"),
+            LogLevel::Trace => {
+                tracing::trace!(target: PROVIDER_LOG, provider, source = source_name, "{message}")
+            }
+            LogLevel::Debug => {
+                tracing::debug!(target: PROVIDER_LOG, provider, source = source_name, "{message}")
+            }
+            LogLevel::Info => {
+                tracing::info!(target: PROVIDER_LOG, provider, source = source_name, "{message}")
+            }
+            LogLevel::Warn => {
+                tracing::warn!(target: PROVIDER_LOG, provider, source = source_name, "{message}")
+            }
+            LogLevel::Error => {
+                tracing::error!(target: PROVIDER_LOG, provider, source = source_name, "{message}")
+            }
         }
         LogRecord {
             provider: provider.to_owned(),

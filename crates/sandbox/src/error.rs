@@ -140,6 +140,37 @@ pub enum Error {
     Propagation(#[from] acmebox_propagation::Error),
 }
 
+impl Error {
+    /// A short name of what went wrong, for logs and metrics: the provider's own error kind
+    /// (`zone-not-found`, `unauthorized`, ... as [`ProviderError::wit_name`]), `deadline`,
+    /// `memory-limit`, `trap`, or the kind of a host error (`provider-load`, `config`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::ProviderLoad { .. } => "provider-load",
+            Error::ProviderImport { .. } => "provider-import",
+            Error::ProviderPin { .. } => "provider-pin",
+            Error::ProviderLimit {
+                limit: LimitExceeded::Deadline(_),
+                ..
+            } => "deadline",
+            Error::ProviderLimit {
+                limit: LimitExceeded::Memory(_),
+                ..
+            } => "memory-limit",
+            Error::ProviderTrap { .. } => "trap",
+            Error::ProviderFailed { error, .. } => error.wit_name(),
+            Error::Config { .. } => "config",
+            Error::Cache { .. } => "cache",
+            Error::Journal { .. } => "journal",
+            Error::Sandbox { .. } => "sandbox",
+            Error::Io(_) => "io",
+            Error::Challenge(_) => "challenge",
+            Error::Egress(_) => "egress",
+            Error::Propagation(_) => "propagation",
+        }
+    }
+}
+
 /// A sandbox error as a handler's error: a challenge error stays itself, anything else becomes
 /// [`acmebox_challenge::Error::Backend`] (downcast it back with
 /// [`acmebox_challenge::Error::backend`]).

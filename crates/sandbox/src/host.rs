@@ -105,14 +105,14 @@ impl Sandbox {
             )),
             None => None,
         };
-        // Said on every load; the CLI prints them too (see `WasmDnsProvider::grant_warnings`).
+        // Said on every load, once per entry (see `WasmDnsProvider::grant_warnings`).
         let grant_warnings: Vec<String> = grant
             .warnings()
             .into_iter()
             .map(|warning| format!("provider `{name}`: {warning}"))
             .collect();
         for warning in &grant_warnings {
-            tracing::warn!(provider = %name, "{warning}");
+            tracing::warn!(target: crate::log_targets::GRANT, provider = %name, "{warning}");
         }
         // Calls allowed more memory than a pool slot holds map their own.
         let (engine, allocation) = self.engines.for_memory_limit(spec.limits.memory_bytes);

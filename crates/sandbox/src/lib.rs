@@ -17,7 +17,8 @@
 //! to the DNS servers its allow list names as `dns://IP:port` (for RFC 2136 updates; see
 //! [`acmebox_egress::socket`]). It runs under per-call limits on memory, wall-clock time,
 //! requests, connections and bytes. Every request and connection is audited; secret config values are redacted from logs, errors and reports. [`config`] reads
-//! the operator's TOML file.
+//! the operator's TOML file. The sandbox emits `tracing` events under the targets of
+//! [`log_targets`] and installs no subscriber.
 #![deny(missing_docs)]
 
 mod bindings;
@@ -33,6 +34,7 @@ mod handler;
 mod host;
 pub mod journal;
 mod limits;
+pub mod log_targets;
 mod provider;
 mod redact;
 mod report;

@@ -346,8 +346,8 @@ impl WasmDnsProvider {
 
     /// One sentence per entry of the grant that weakens the sandbox (each written with the
     /// `danger:` marker), naming the provider, the entry and how; empty for a grant that does
-    /// not weaken it. Logged as warnings at load; a host that prints to people should print
-    /// them every time it loads the provider.
+    /// not weaken it. Each is logged as a `tracing` warning (target
+    /// [`GRANT`](crate::log_targets::GRANT)) every time the provider is loaded.
     pub fn grant_warnings(&self) -> &[String] {
         &self.inner.grant_warnings
     }
@@ -585,9 +585,6 @@ impl WasmDnsProvider {
             .lock()
             .map(|mut a| std::mem::take(&mut *a))
             .unwrap_or_default();
-        if let Err(e) = &outcome {
-            tracing::warn!(provider = %provider, %operation, "{e}");
-        }
         let report = CallReport {
             provider,
             operation,
@@ -597,6 +594,7 @@ impl WasmDnsProvider {
             logs,
             duration: started.elapsed(),
         };
+        report.trace();
         (report, info)
     }
 

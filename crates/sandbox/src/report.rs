@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 pub use super::capabilities::{LogLevel, LogRecord, LogSource};
+use crate::log_targets::{AUDIT, CALL};
 
 /// Which provider entry point a call ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -77,10 +78,7 @@ pub struct AuditRecord {
 /// reason in parentheses when there is one.
 impl std::fmt::Display for AuditRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let decision = match self.decision {
-            Decision::Allowed => "allowed",
-            Decision::Denied => "denied",
-        };
+        let decision = decision_name(self.decision);
         write!(
             f,
             "{} {}://{}:{}{} {decision} ",
@@ -134,14 +132,11 @@ impl CallReport {
 }
 
 impl AuditRecord {
-    /// Emits the record as a `tracing` event (target `acmebox::audit`).
+    /// Emits the record as a `tracing` event (target [`AUDIT`]).
     pub(crate) fn trace(&self) {
-        let decision = match self.decision {
-            Decision::Allowed => "allowed",
-            Decision::Denied => "denied",
-        };
+        let decision = decision_name(self.decision);
         tracing::info!(
-            target: "acmebox::audit",
+            target: AUDIT,
             provider = %self.provider,
             method = %self.method,
             scheme = %self.scheme,
@@ -187,10 +182,7 @@ pub struct SocketRecord {
 /// reason in parentheses when there is one.
 impl std::fmt::Display for SocketRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let decision = match self.decision {
-            Decision::Allowed => "allowed",
-            Decision::Denied => "denied",
-        };
+        let decision = decision_name(self.decision);
         write!(
             f,
             "{} {} {decision} sent {} B, received {} B, {} ms",
@@ -204,14 +196,11 @@ impl std::fmt::Display for SocketRecord {
 }
 
 impl SocketRecord {
-    /// Emits the record as a `tracing` event (target `acmebox::audit`).
+    /// Emits the record as a `tracing` event (target [`AUDIT`]).
     pub(crate) fn trace(&self) {
-        let decision = match self.decision {
-            Decision::Allowed => "allowed",
-            Decision::Denied => "denied",
-        };
+        let decision = decision_name(self.decision);
         tracing::info!(
-            target: "acmebox::audit",
+            target: AUDIT,
             provider = %self.provider,
             protocol = %self.protocol,
             operation = %self.operation,
@@ -257,6 +246,70 @@ impl CallReport {
     pub fn is_ok(&self) -> bool {
         self.outcome.is_ok()
     }
+
+    /// `ok`, or the [kind](crate::Error::kind) of the call's error (`zone-not-found`,
+    /// `deadline`, `trap`, ...).
+    pub fn outcome_kind(&self) -> &'static str {
+        match &self.outcome {
+            Ok(()) => "ok",
+            Err(e) => e.kind(),
+        }
+    }
+
+    /// Every HTTP request and socket use of the call on one line, oldest first, `; ` between
+    /// them: `GET https://api.example.com:443/zones?[redacted] allowed 200`, and the reason
+    /// in parentheses for a refused or failed one; `tcp connect 192.0.2.53:53 allowed` for a
+    /// socket. Empty when the call made none. Built from the redacted records: no query string
+    /// and no secret config value appears in it.
+    pub fn audit_summary(&self) -> String {
+        let requests = self.audit.iter().map(|r| {
+            let status = r.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
+            let line = format!(
+                "{} {}://{}:{}{} {} {status}",
+                r.method,
+                r.scheme,
+                r.host,
+                r.port,
+                r.path,
+                decision_name(r.decision)
+            );
+            with_reason(line, r.reason.as_deref())
+        });
+        let sockets = self.sockets.iter().map(|s| {
+            let line = format!("{} {} {}", s.operation, s.addr, decision_name(s.decision));
+            with_reason(line, s.reason.as_deref())
+        });
+        requests.chain(sockets).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Emits the call's end as one `tracing` event at debug (target [`CALL`]).
+    pub(crate) fn trace(&self) {
+        tracing::debug!(
+            target: CALL,
+            provider = %self.provider,
+            operation = %self.operation,
+            outcome = self.outcome_kind(),
+            error = self.error().map(tracing::field::display),
+            duration_ms = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+            requests = self.audit.len(),
+            connections = self.sockets.len(),
+            "call"
+        );
+    }
+}
+
+fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Allowed => "allowed",
+        Decision::Denied => "denied",
+    }
+}
+
+fn with_reason(line: String, reason: Option<&str>) -> String {
+    match reason {
+        Some(reason) => format!("{line} ({reason})"),
+        None => line,
+    }
 }
 
 fn serialize_outcome<S: Serializer>(outcome: &crate::Result<()>, s: S) -> Result<S::Ok, S::Error> {
@@ -281,5 +334,124 @@ pub(crate) fn redact_query(path_and_query: &str) -> String {
     match path_and_query.split_once('?') {
         Some((path, _)) => format!("{path}?[redacted]"),
         None => path_and_query.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LimitExceeded, ProviderError};
+
+    fn report(outcome: crate::Result<()>) -> CallReport {
+        CallReport {
+            provider: "pdns".into(),
+            operation: Operation::Present,
+            outcome,
+            audit: vec![
+                AuditRecord {
+                    provider: "pdns".into(),
+                    method: "GET".into(),
+                    scheme: "https".into(),
+                    host: "dns.example.test".into(),
+                    port: 443,
+                    path: "/zones?[redacted]".into(),
+                    decision: Decision::Allowed,
+                    reason: None,
+                    status: Some(200),
+                    bytes_sent: 0,
+                    bytes_received: 10,
+                    duration_ms: 3,
+                },
+                AuditRecord {
+                    provider: "pdns".into(),
+                    method: "PATCH".into(),
+                    scheme: "https".into(),
+                    host: "192.0.2.1".into(),
+                    port: 443,
+                    path: "/zones/example.test.".into(),
+                    decision: Decision::Denied,
+                    reason: Some("not in the allow list".into()),
+                    status: None,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                    duration_ms: 0,
+                },
+            ],
+            sockets: vec![SocketRecord {
+                provider: "pdns".into(),
+                protocol: "tcp".into(),
+                operation: "tcp connect".into(),
+                addr: SocketAddr::from(([192, 0, 2, 53], 53)),
+                decision: Decision::Allowed,
+                reason: None,
+                bytes_sent: 12,
+                bytes_received: 34,
+                duration_ms: 1,
+            }],
+            logs: Vec::new(),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn audit_summary_is_one_line_of_every_request_and_socket() {
+        assert_eq!(
+            report(Ok(())).audit_summary(),
+            "GET https://dns.example.test:443/zones?[redacted] allowed 200; \
+             PATCH https://192.0.2.1:443/zones/example.test. denied - (not in the allow list); \
+             tcp connect 192.0.2.53:53 allowed"
+        );
+        let mut empty = report(Ok(()));
+        empty.audit.clear();
+        empty.sockets.clear();
+        assert_eq!(empty.audit_summary(), "");
+    }
+
+    #[test]
+    fn outcome_kinds_name_the_error() {
+        let failed = |error| {
+            report(Err(crate::Error::ProviderFailed {
+                provider: "pdns".into(),
+                operation: Operation::Present,
+                error,
+            }))
+        };
+        let limited = |limit| {
+            report(Err(crate::Error::ProviderLimit {
+                provider: "pdns".into(),
+                operation: Operation::Present,
+                limit,
+            }))
+        };
+        let cases = [
+            (report(Ok(())), "ok"),
+            (
+                failed(ProviderError::ZoneNotFound("no zone".into())),
+                "zone-not-found",
+            ),
+            (
+                failed(ProviderError::Api {
+                    status: 500,
+                    message: "boom".into(),
+                }),
+                "api-error",
+            ),
+            (
+                limited(LimitExceeded::Deadline(Duration::from_secs(1))),
+                "deadline",
+            ),
+            (limited(LimitExceeded::Memory(1 << 20)), "memory-limit"),
+            (
+                report(Err(crate::Error::ProviderTrap {
+                    provider: "pdns".into(),
+                    operation: Operation::Present,
+                    message: "unreachable".into(),
+                })),
+                "trap",
+            ),
+        ];
+        for (report, want) in cases {
+            assert_eq!(report.outcome_kind(), want, "{:?}", report.outcome);
+        }
     }
 }

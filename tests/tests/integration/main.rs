@@ -14,6 +14,7 @@ mod issue_dns;
 mod journal;
 mod js_provider;
 mod layers;
+mod logs;
 mod powerdns;
 mod propagation;
 mod python_provider;

@@ -405,15 +405,17 @@ async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<
             !stdout.contains(key.as_str()) && !stderr.contains(key.as_str()),
             "the API key leaked:\n{stdout}\n{stderr}"
         );
-        // The marked grant is warned about on every load.
+        // The marked grant is warned about on every load, once: the log's only line (the
+        // report is on stdout).
         let warning = format!(
-            "acmebox: warning: provider `pdns`: allow entry `{}` weakens the sandbox: it allows \
-             plain http, which anyone on the path can read and change\n",
+            " WARN acmebox::grant: provider `pdns`: allow entry `{}` weakens the sandbox: it \
+             allows plain http, which anyone on the path can read and change provider=pdns",
             danger(&origin)
         );
+        let lines: Vec<&str> = stderr.lines().collect();
         anyhow::ensure!(
-            stderr.matches(&warning).count() == 1,
-            "no warning {warning:?}:\n{stderr}"
+            matches!(lines.as_slice(), [line] if line.ends_with(&warning)),
+            "not one warning {warning:?}:\n{stderr}"
         );
         Ok(serde_json::from_str(&stdout)?)
     };
