@@ -92,6 +92,7 @@ fn kinds(events: &[IssueEvent]) -> Vec<&'static str> {
             IssueEvent::Valid { .. } => "valid",
             IssueEvent::Finalizing => "finalizing",
             IssueEvent::Done { .. } => "done",
+            IssueEvent::ChallengeCleanedUp { ok: true, .. } => "removed",
             IssueEvent::CleanedUp { .. } => "cleaned",
             _ => "other",
         })
@@ -133,6 +134,7 @@ async fn http01_standalone_issues_and_reuses_the_account() {
             "valid",
             "finalizing",
             "done",
+            "removed",
             "cleaned"
         ]
     );
