@@ -56,13 +56,13 @@ for ((i = 0; i < flows; i++)); do
     names+=("$name")
     rm -f "$work/account.json"
     set +e
-    # In a subshell whose stderr is dropped: bash's own "Killed" notice stays out of the report.
-    (ACMEBOX_CRASH_AT=$step exec "$acmebox" issue -d "$name" -d "*.$name" --challenge dns-01 \
+    # bash's own "Killed" notice for the flow goes to the dropped stderr of this block.
+    { ACMEBOX_CRASH_AT=$step "$acmebox" issue -d "$name" -d "*.$name" --challenge dns-01 \
         --config "$work/acmebox.toml" --provider pdns \
         --resolver "$ACMEBOX_PDNS_DNS" --authoritative "$ACMEBOX_PDNS_DNS" \
         --directory "$ACMEBOX_PEBBLE_DIRECTORY" --ca-cert "$ACMEBOX_PEBBLE_CA_CERT" \
-        --out "$work/out-$i" --account "$work/account.json" >/dev/null 2>"$work/issue.log") 2>/dev/null
-    status=$?
+        --out "$work/out-$i" --account "$work/account.json" >/dev/null 2>"$work/issue.log"
+      status=$?; } 2>/dev/null
     set -e
     if [[ $step == none && $status -ne 0 ]] || [[ $step != none && $status -ne 137 ]]; then
         echo "flow $i ($step): unexpected exit status $status" >&2
