@@ -275,7 +275,27 @@ impl HookRunner {
     }
 
     /// Runs `operation` for a record from [`record`](Self::record).
+    ///
+    /// A provider that describes itself as `sequential` gets one live value at a time: a
+    /// present while its journal holds another live value of it is refused, saying which.
     pub async fn run_record(&self, operation: Operation, record: &TxtRecord) -> Result<CallReport> {
+        if operation == Operation::Present && self.provider.is_sequential().await {
+            let live = self.provider.live_records()?;
+            if let Some(other) = live
+                .iter()
+                .find(|e| !(e.fqdn.eq_ignore_ascii_case(&record.fqdn) && e.value == record.value))
+            {
+                return Err(invalid(format!(
+                    "provider `{}` is sequential (its API takes one value at a time) and {} \
+                     still holds a value presented by {}; have the client validate and clean up \
+                     each value before it presents the next (lego: set EXEC_SEQUENCE_INTERVAL; \
+                     certbot presents every value first, so use `acmebox issue` instead)",
+                    self.provider.name(),
+                    other.fqdn,
+                    other.owner
+                )));
+            }
+        }
         match operation {
             Operation::Present => Ok(self.provider.present(record).await),
             Operation::Cleanup => Ok(self.provider.cleanup(record).await),

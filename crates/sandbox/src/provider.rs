@@ -394,6 +394,35 @@ impl WasmDnsProvider {
         self.call(Operation::Present, Call::Present(wit)).await.0
     }
 
+    /// Whether the provider describes itself as `sequential` (its API takes one change at a
+    /// time): asked once per loaded provider; `false` if it cannot describe itself.
+    pub async fn is_sequential(&self) -> bool {
+        *self
+            .inner
+            .sequential
+            .asked
+            .get_or_init(|| async { self.describe().await.is_ok_and(|info| info.sequential) })
+            .await
+    }
+
+    /// The records this provider (of the same config file) has presented and not yet removed,
+    /// whose owners still run, from its journal; empty without a journal.
+    pub fn live_records(&self) -> Result<Vec<crate::journal::Entry>> {
+        let Some(pj) = &self.inner.journal else {
+            return Ok(Vec::new());
+        };
+        Ok(pj
+            .journal
+            .scan()?
+            .entries
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .filter(|e| {
+                e.config == pj.config && *e.provider == *self.inner.name && e.owner.is_running()
+            })
+            .collect())
+    }
+
     /// The journal of this provider's presented records, if it has one.
     pub fn journal(&self) -> Option<&crate::journal::Journal> {
         self.inner.journal.as_ref().map(|pj| &pj.journal)
@@ -421,13 +450,7 @@ impl WasmDnsProvider {
     /// provider that cannot describe itself is taken as not sequential, and its call reports
     /// the failure.
     async fn sequential_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let sequential = *self
-            .inner
-            .sequential
-            .asked
-            .get_or_init(|| async { self.describe().await.is_ok_and(|info| info.sequential) })
-            .await;
-        if !sequential {
+        if !self.is_sequential().await {
             return None;
         }
         Some(Arc::clone(&self.inner.sequential.lock).lock_owned().await)

@@ -154,3 +154,65 @@ fn an_unreadable_entry_is_reported_and_kept_aside() {
     );
     assert_eq!(journal_files(dir.path()), ["0123abcd.json.corrupt"]);
 }
+
+/// A `sequential` provider through lego's exec hook: while one value is live (its owner, the
+/// process that ran the hook, still runs), presenting another is refused, saying which and what
+/// to do; once it is cleaned up, the next one goes through.
+#[test]
+fn a_sequential_provider_gets_one_live_value_at_a_time_through_the_hooks() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let component = acmebox_tests::guests::fixture("fixture-good").expect("the fixture builds");
+    let config = dir.path().join("acmebox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "cache_dir = {cache:?}\nstate_dir = \"state\"\n\n[providers.seq]\ncomponent = {component:?}\n\n\
+             [providers.seq.config]\nendpoint = \"https://api.example.com\"\nmode = \"nohttp\"\n\
+             sequential = \"true\"\n",
+            cache = guest_target_dir().join("component-cache").display().to_string(),
+            component = component.display().to_string(),
+        ),
+    )
+    .expect("writing the config");
+    let hook = |operation: &str, fqdn: &str, value: &str| {
+        Command::new(acmebox_tests::cli::lego_exec_bin())
+            .args([operation, fqdn, value])
+            .env("ACMEBOX_CONFIG", &config)
+            .env("ACMEBOX_PROVIDER", "seq")
+            .output()
+            .expect("running acmebox-lego-exec")
+    };
+    let (a, b) = (
+        "_acme-challenge.a.example.com.",
+        "_acme-challenge.b.example.com.",
+    );
+    let (va, vb) = (
+        "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0",
+        "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8",
+    );
+    let out = hook("present", a, va);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hook("present", b, vb);
+    assert!(!out.status.success(), "a second live value was presented");
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(
+            "provider `seq` is sequential (its API takes one value at a time) and {a} still \
+             holds a value presented by pid {}",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("set EXEC_SEQUENCE_INTERVAL"), "{text}");
+    assert_eq!(journal_files(dir.path()).len(), 1);
+    // The same value again is not a second one.
+    let out = hook("present", a, va);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hook("cleanup", a, va);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hook("present", b, vb);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hook("cleanup", b, vb);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(journal_files(dir.path()), Vec::<String>::new());
+}
