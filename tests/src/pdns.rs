@@ -173,3 +173,34 @@ impl Drop for RrsetCleanup {
         }
     }
 }
+
+/// Writes `acmebox.toml` into `dir` with the PowerDNS provider as `pdns` and returns its path:
+/// granted the real PowerDNS (marked `danger:`: loopback over plain http), `api_url` as given,
+/// its API key read from a file in `dir`, the component cache the tests share, a TTL of 60 s.
+/// `top` goes before the providers (`state_dir = "state"`), `more` after its config values.
+pub fn write_cli_config(
+    dir: &std::path::Path,
+    top: &str,
+    api_url: &str,
+    more: &str,
+) -> std::path::PathBuf {
+    let component =
+        crate::guests::provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
+    let key_file = dir.join("pdns-api-key");
+    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
+    let text = format!(
+        "cache_dir = {cache:?}\n{top}\n[providers.pdns]\ncomponent = {component:?}\n\
+         allow = [{grant:?}]\nttl = 60\n\n[providers.pdns.config]\napi_url = {api_url:?}\n\
+         api_key = {{ file = {key:?}, secret = true }}\n{more}",
+        grant = crate::danger(origin()),
+        cache = crate::guests::guest_target_dir()
+            .join("component-cache")
+            .display()
+            .to_string(),
+        component = component.display().to_string(),
+        key = key_file.display().to_string(),
+    );
+    let path = dir.join("acmebox.toml");
+    std::fs::write(&path, text).expect("writing acmebox.toml");
+    path
+}

@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use acmebox_tests::certs::{assert_private_key, check_chain};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
-use acmebox_tests::danger;
-use acmebox_tests::guests::{guest_target_dir, provider};
 use acmebox_tests::pdns::{self, dns_txt_values};
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::unique;
@@ -24,33 +22,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// An acmebox config with the PowerDNS provider as `pdns`, its key read from a file.
 fn write_config(dir: &Path) -> PathBuf {
-    let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
-    let key_file = dir.join("pdns-api-key");
-    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
-    let origin = pdns::origin();
-    let text = format!(
-        r#"cache_dir = {cache:?}
-
-[providers.pdns]
-component = {component:?}
-allow = [{grant:?}]
-ttl = 60
-
-[providers.pdns.config]
-api_url = {origin:?}
-api_key = {{ file = {key:?}, secret = true }}
-"#,
-        grant = danger(&origin),
-        cache = guest_target_dir()
-            .join("component-cache")
-            .display()
-            .to_string(),
-        component = component.display().to_string(),
-        key = key_file.display().to_string(),
-    );
-    let path = dir.join("acmebox.toml");
-    std::fs::write(&path, text).expect("writing acmebox.toml");
-    path
+    pdns::write_cli_config(dir, "", &pdns::origin(), "")
 }
 
 /// Runs `command` to completion within [`CLIENT_TIMEOUT`], killing it if it hangs.

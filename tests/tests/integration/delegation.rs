@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use acmebox::challenge::dns01::Dns01Record;
 use acmebox::challenge::{Identifier, KeyAuthorization};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
-use acmebox_tests::danger;
-use acmebox_tests::guests::{guest_target_dir, provider};
 use acmebox_tests::pdns::{self, patch_rrset, txt_values_in};
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::unique;
@@ -86,25 +84,7 @@ fn value() -> String {
 
 /// An acmebox config with the PowerDNS provider as `pdns`, its key read from a file.
 fn write_config(dir: &Path) -> PathBuf {
-    let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
-    let key_file = dir.join("pdns-api-key");
-    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
-    let origin = pdns::origin();
-    let text = format!(
-        "cache_dir = {cache:?}\n\n[providers.pdns]\ncomponent = {component:?}\n\
-         allow = [{grant:?}]\nttl = 60\n\n[providers.pdns.config]\napi_url = {origin:?}\n\
-         api_key = {{ file = {key:?}, secret = true }}\n",
-        grant = danger(&origin),
-        cache = guest_target_dir()
-            .join("component-cache")
-            .display()
-            .to_string(),
-        component = component.display().to_string(),
-        key = key_file.display().to_string(),
-    );
-    let path = dir.join("acmebox.toml");
-    std::fs::write(&path, text).expect("writing acmebox.toml");
-    path
+    pdns::write_cli_config(dir, "", &pdns::origin(), "")
 }
 
 fn succeeded(out: &Output, what: &str) {

@@ -6,33 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use acmebox_tests::cli::acmebox_bin;
-use acmebox_tests::danger;
-use acmebox_tests::guests::{guest_target_dir, provider};
+use acmebox_tests::guests::guest_target_dir;
 use acmebox_tests::pdns::{self, txt_values_in};
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::unique;
 
 /// An acmebox config with the PowerDNS provider as `pdns` and its state directory in `dir`.
 fn write_config(dir: &Path) -> PathBuf {
-    let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
-    let key_file = dir.join("pdns-api-key");
-    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
-    let origin = pdns::origin();
-    let text = format!(
-        "cache_dir = {cache:?}\nstate_dir = \"state\"\n\n[providers.pdns]\n\
-         component = {component:?}\nallow = [{grant:?}]\nttl = 60\n\n\
-         [providers.pdns.config]\napi_url = {origin:?}\napi_key = {{ file = {key:?}, secret = true }}\n",
-        grant = danger(&origin),
-        cache = guest_target_dir()
-            .join("component-cache")
-            .display()
-            .to_string(),
-        component = component.display().to_string(),
-        key = key_file.display().to_string(),
-    );
-    let path = dir.join("acmebox.toml");
-    std::fs::write(&path, text).expect("writing acmebox.toml");
-    path
+    pdns::write_cli_config(dir, "state_dir = \"state\"\n", &pdns::origin(), "")
 }
 
 fn journal_files(dir: &Path) -> Vec<String> {

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::danger;
-use acmebox_tests::guests::{guest_target_dir, provider};
 use acmebox_tests::pdns;
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::unique;
@@ -34,33 +33,12 @@ const SECRET_SERVER_ID: &str = "localhost";
 /// An acmebox config with the PowerDNS provider as `pdns` against `api_url`, its key read from
 /// a file and its server id given inline, both secret; the grant is the real PowerDNS.
 fn write_config(dir: &Path, api_url: &str) -> PathBuf {
-    let component = provider("acmebox-provider-powerdns").expect("the PowerDNS provider builds");
-    let key_file = dir.join("pdns-api-key");
-    std::fs::write(&key_file, &servers().pdns_api_key).expect("writing the key file");
-    let text = format!(
-        r#"cache_dir = {cache:?}
-
-[providers.pdns]
-component = {component:?}
-allow = [{grant:?}]
-ttl = 60
-
-[providers.pdns.config]
-api_url = {api_url:?}
-api_key = {{ file = {key:?}, secret = true }}
-server_id = {{ value = {SECRET_SERVER_ID:?}, secret = true }}
-"#,
-        grant = danger(pdns::origin()),
-        cache = guest_target_dir()
-            .join("component-cache")
-            .display()
-            .to_string(),
-        component = component.display().to_string(),
-        key = key_file.display().to_string(),
-    );
-    let path = dir.join("acmebox.toml");
-    std::fs::write(&path, text).expect("writing acmebox.toml");
-    path
+    pdns::write_cli_config(
+        dir,
+        "",
+        api_url,
+        &format!("server_id = {{ value = {SECRET_SERVER_ID:?}, secret = true }}\n"),
+    )
 }
 
 /// The secrets no log line may hold: the API key, the server id, the key authorization and

@@ -317,25 +317,33 @@ async fn describe_lists_keys_and_the_granted_origin() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A config in `dir` with the PowerDNS provider as `pdns`, granted `grant`, its key from
+/// `ACMEBOX_TEST_PDNS_KEY`.
+fn cli_config(dir: &std::path::Path, grant: &str) -> anyhow::Result<std::path::PathBuf> {
+    let component = provider("acmebox-provider-powerdns")?;
+    let config = dir.join("acmebox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "cache_dir = {cache}\n\n[providers.pdns]\ncomponent = {component}\nallow = [{grant}]\n\n\
+             [providers.pdns.config]\napi_url = {origin}\n\
+             api_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
+            cache = toml_string(&dir.join("cache").to_string_lossy()),
+            component = toml_string(&component.to_string_lossy()),
+            origin = toml_string(&pdns::origin()),
+            grant = toml_string(grant),
+        ),
+    )?;
+    Ok(config)
+}
+
 /// A grant that weakens the sandbox without saying so is refused before anything runs, with
 /// the entry to write instead; the same grant marked works (see the test below).
 #[tokio::test]
 async fn cli_refuses_a_loopback_grant_without_the_danger_marker() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let component = provider("acmebox-provider-powerdns")?;
-    let config = dir.path().join("acmebox.toml");
     let origin = pdns::origin();
-    std::fs::write(
-        &config,
-        format!(
-            "cache_dir = {cache}\n\n[providers.pdns]\ncomponent = {component}\nallow = [{origin}]\n\n\
-             [providers.pdns.config]\napi_url = {origin}\n\
-             api_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
-            cache = toml_string(&dir.path().join("cache").to_string_lossy()),
-            component = toml_string(&component.to_string_lossy()),
-            origin = toml_string(&origin),
-        ),
-    )?;
+    let config = cli_config(dir.path(), &origin)?;
     let domain = unique("unmarked");
     let fqdn = format!("_acme-challenge.{domain}.");
     let _cleanup = RrsetCleanup(fqdn.clone());
@@ -365,21 +373,8 @@ async fn cli_refuses_a_loopback_grant_without_the_danger_marker() -> anyhow::Res
 #[tokio::test]
 async fn cli_presents_and_cleans_up_without_leaking_the_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let component = provider("acmebox-provider-powerdns")?;
-    let config = dir.path().join("acmebox.toml");
     let origin = pdns::origin();
-    std::fs::write(
-        &config,
-        format!(
-            "cache_dir = {cache}\n\n[providers.pdns]\ncomponent = {component}\nallow = [{grant}]\n\n\
-             [providers.pdns.config]\napi_url = {origin}\n\
-             api_key = {{ env = \"ACMEBOX_TEST_PDNS_KEY\", secret = true }}\n",
-            cache = toml_string(&dir.path().join("cache").to_string_lossy()),
-            component = toml_string(&component.to_string_lossy()),
-            origin = toml_string(&origin),
-            grant = toml_string(&danger(&origin)),
-        ),
-    )?;
+    let config = cli_config(dir.path(), &danger(&origin))?;
     let domain = unique("cli");
     let fqdn = format!("_acme-challenge.{domain}.");
     let _cleanup = RrsetCleanup(fqdn.clone());
