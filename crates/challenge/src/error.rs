@@ -18,7 +18,8 @@ pub enum Error {
     /// An ACME challenge token is not a valid base64url token of at least 128 bits.
     #[error("invalid challenge token {token:?}: {reason}")]
     InvalidToken {
-        /// The token as given (tokens are public, so it may be shown).
+        /// The token as given (tokens are public, so it may be shown), cut to
+        /// [`MAX_ECHOED_CHARS`](crate::MAX_ECHOED_CHARS).
         token: String,
         /// Why it was refused.
         reason: &'static str,
@@ -41,7 +42,7 @@ pub enum Error {
     /// An identifier (domain name or IP address) is not usable.
     #[error("invalid identifier {identifier:?}: {reason}")]
     InvalidIdentifier {
-        /// The identifier as given.
+        /// The identifier as given, cut to [`MAX_ECHOED_CHARS`](crate::MAX_ECHOED_CHARS).
         identifier: String,
         /// Why it was refused.
         reason: String,

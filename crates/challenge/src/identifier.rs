@@ -44,7 +44,7 @@ impl Identifier {
         };
         let base = normalize_domain(base).map_err(|err| match err {
             Error::InvalidIdentifier { reason, .. } => Error::InvalidIdentifier {
-                identifier: identifier.to_owned(),
+                identifier: crate::echoed(identifier).into_owned(),
                 reason,
             },
             other => other,
@@ -196,6 +196,34 @@ mod tests {
                 "{input:?}"
             );
         }
+    }
+
+    #[test]
+    fn long_input_is_cut_where_the_message_repeats_it() {
+        let a = |n: usize| "a".repeat(n);
+        let input = format!("{}.example", a(1000));
+        assert_eq!(
+            Identifier::parse(&input).unwrap_err().to_string(),
+            format!(
+                "invalid identifier \"{}…\": the name is 1008 characters long; DNS allows at \
+                 most 253",
+                a(crate::MAX_ECHOED_CHARS)
+            )
+        );
+        let input = format!("{}.example", a(200));
+        assert_eq!(
+            Identifier::parse(&input).unwrap_err().to_string(),
+            format!(
+                "invalid identifier \"{cut}…\": label \"{cut}…\" is 200 characters long; DNS \
+                 allows at most 63",
+                cut = a(crate::MAX_ECHOED_CHARS)
+            )
+        );
+        let token = crate::Token::new(&"*".repeat(300)).unwrap_err().to_string();
+        assert!(
+            token.starts_with(&format!("invalid challenge token \"{}…\"", "*".repeat(128))),
+            "{token}"
+        );
     }
 
     #[test]

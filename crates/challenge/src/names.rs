@@ -2,7 +2,7 @@
 //! them, the egress policy checks allow-list hosts with them (RFC 1035 §2.3.4, RFC 1123 §2.1,
 //! IDNA UTS 46).
 
-use crate::{Error, Result};
+use crate::{Error, Result, echoed};
 
 /// The longest DNS name in presentation form without the trailing dot (RFC 1035 §2.3.4).
 pub const MAX_NAME_LEN: usize = 253;
@@ -24,7 +24,7 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// ```
 pub fn normalize_domain(name: &str) -> Result<String> {
     let fail = |reason: String| Error::InvalidIdentifier {
-        identifier: name.to_owned(),
+        identifier: echoed(name).into_owned(),
         reason,
     };
     let trimmed = name.strip_suffix('.').unwrap_or(name);
@@ -131,7 +131,8 @@ fn check_uts46_label(label: &str) -> std::result::Result<(), String> {
 pub fn check_label(label: &str) -> std::result::Result<(), String> {
     if label.len() > MAX_LABEL_LEN {
         return Err(format!(
-            "label {label:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
+            "label {:?} is {} characters long; DNS allows at most {MAX_LABEL_LEN}",
+            echoed(label),
             label.len()
         ));
     }
