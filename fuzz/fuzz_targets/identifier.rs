@@ -3,8 +3,10 @@
 //!
 //! Input: the text itself.
 //!
-//! Checks: no panic; whatever parses is normalised to a form that parses back to itself; a
-//! record name exists exactly for DNS identifiers; a key authorization never shows in its
+//! Checks: no panic; whatever parses is normalised to a form that parses back to itself; an
+//! accepted DNS name is valid UTS 46 and its Unicode form (ToUnicode) normalises back to it, so
+//! a name given in ASCII is held to the rules of one given in Unicode; a record name exists
+//! exactly for DNS identifiers; a key authorization never shows in its
 //! `Debug`, and the error for one that does not parse quotes nothing of it.
 #![cfg_attr(fuzzing, no_main)]
 
@@ -24,6 +26,7 @@ fn check(input: &str) {
             assert_eq!(name, &name.to_ascii_lowercase(), "{input:?}");
             assert!(!name.ends_with('.'), "{name:?}");
             assert_eq!(normalize_domain(&base).ok().as_deref(), Some(base.as_str()));
+            same_in_unicode(&base);
         }
     }
     if let Ok(name) = normalize_domain(input) {
@@ -87,6 +90,20 @@ fn check(input: &str) {
             );
         }
     }
+}
+
+/// `name`, accepted in its ASCII form, is valid UTS 46 (with _CheckHyphens_), and its Unicode
+/// form is the same name.
+fn same_in_unicode(name: &str) {
+    use idna::uts46::{AsciiDenyList, Hyphens, Uts46};
+    let (unicode, valid) =
+        Uts46::new().to_unicode(name.as_bytes(), AsciiDenyList::STD3, Hyphens::Check);
+    assert!(valid.is_ok(), "{name:?} was accepted but UTS 46 finds it invalid");
+    assert_eq!(
+        normalize_domain(&unicode).ok().as_deref(),
+        Some(name),
+        "{name:?} is {unicode:?} in Unicode, which does not normalise back"
+    );
 }
 
 #[cfg(fuzzing)]

@@ -18,7 +18,8 @@ pub enum Error {
     /// An ACME challenge token is not a valid base64url token of at least 128 bits.
     #[error("invalid challenge token {token:?}: {reason}")]
     InvalidToken {
-        /// The token as given (tokens are public, so it may be shown).
+        /// The token as given (tokens are public, so it may be shown), cut to
+        /// [`MAX_ECHOED_CHARS`](crate::MAX_ECHOED_CHARS).
         token: String,
         /// Why it was refused.
         reason: &'static str,
@@ -41,7 +42,7 @@ pub enum Error {
     /// An identifier (domain name or IP address) is not usable.
     #[error("invalid identifier {identifier:?}: {reason}")]
     InvalidIdentifier {
-        /// The identifier as given.
+        /// The identifier as given, cut to [`MAX_ECHOED_CHARS`](crate::MAX_ECHOED_CHARS).
         identifier: String,
         /// Why it was refused.
         reason: String,
@@ -124,25 +125,28 @@ pub enum Error {
 
 /// A file-system operation that failed: what was being done, to which path, and why. Every
 /// layer's error holds it as its `Io` variant.
+///
+/// The operating system's reason is part of the message, so it is not also the error's
+/// `source()`: every error of acmebox either says its cause or returns it as its source,
+/// never both, so a chain printed whole (anyhow's `{:#}`) says each cause once.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
+#[error("{action} {path}: {error}")]
 pub struct IoError {
     /// What was being done ("create", "rename", ...).
     pub action: &'static str,
     /// The path it was done to.
     pub path: PathBuf,
-    /// The underlying error.
-    #[source]
-    pub source: std::io::Error,
+    /// The underlying error (part of the message, so not repeated as a `source`).
+    pub error: std::io::Error,
 }
 
 impl IoError {
-    /// `action` ("create", "rename") failed on `path` with `source`.
-    pub fn new(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// `action` ("create", "rename") failed on `path` with `error`.
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         IoError {
             action,
             path: path.into(),
-            source,
+            error,
         }
     }
 }
@@ -182,5 +186,45 @@ impl Error {
             Error::Backend(inner) => inner.downcast_ref::<E>(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error and its sources joined as anyhow's `{:#}` joins them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text = format!("{text}: {cause}");
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let missing = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let reason = missing().to_string();
+        let io = IoError::new("read config", "/nonexistent/acmebox.toml", missing());
+        assert_eq!(
+            chain(&io),
+            format!("read config /nonexistent/acmebox.toml: {reason}")
+        );
+        let wrapped = Error::io("create", "/nonexistent/dir", missing());
+        assert_eq!(
+            chain(&wrapped),
+            format!("create /nonexistent/dir: {reason}")
+        );
+        // Through a backend, as a sandboxed provider's error reaches a handler's caller.
+        let backend = Error::backend_from(io);
+        assert_eq!(
+            chain(&backend).matches(&reason).count(),
+            1,
+            "{}",
+            chain(&backend)
+        );
     }
 }

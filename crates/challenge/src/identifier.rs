@@ -44,7 +44,7 @@ impl Identifier {
         };
         let base = normalize_domain(base).map_err(|err| match err {
             Error::InvalidIdentifier { reason, .. } => Error::InvalidIdentifier {
-                identifier: identifier.to_owned(),
+                identifier: crate::echoed(identifier).into_owned(),
                 reason,
             },
             other => other,
@@ -113,6 +113,11 @@ mod tests {
             ("bücher.example", "xn--bcher-kva.example"),
             ("BÜCHER.example", "xn--bcher-kva.example"),
             ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+            ("XN--BCHER-KVA.example", "xn--bcher-kva.example"),
+            ("xn--zca.example", "xn--zca.example"),
+            ("*.xn--strae-oqa.example", "*.xn--strae-oqa.example"),
+            ("a-b--c.example", "a-b--c.example"),
+            ("ab-c.example", "ab-c.example"),
             ("a-b.c1.example", "a-b.c1.example"),
             ("192.0.2.1", "192.0.2.1"),
             ("2001:db8::1", "2001:db8::1"),
@@ -151,6 +156,74 @@ mod tests {
             let msg = Identifier::parse(input).unwrap_err().to_string();
             assert!(msg.contains(want), "{input:?}: {msg:?} lacks {want:?}");
         }
+    }
+
+    /// Names already in ASCII are held to UTS 46 as names converted from Unicode are.
+    #[test]
+    fn ascii_labels_are_checked_as_uts_46_checks_converted_ones() {
+        let not_punycode =
+            |label: &str| format!("label {label:?} starts with xn-- but the rest is not Punycode");
+        let refused = |label: &str| {
+            format!(
+                "label {label:?} decodes to a label that UTS 46 does not allow in a domain name"
+            )
+        };
+        let reserved = |label: &str| {
+            format!(
+                "label {label:?} has \"--\" in its third and fourth positions, which is reserved \
+                 for encoded labels such as xn-- (UTS 46)"
+            )
+        };
+        let bad = [
+            ("xn--bcher-kva9.example", not_punycode("xn--bcher-kva9")),
+            ("xn--0.example", not_punycode("xn--0")),
+            ("www.xn--99999999.example", not_punycode("xn--99999999")),
+            // Decodes to U+0080, a control character.
+            ("xn--a.example", refused("xn--a")),
+            // "ss" followed by a character UTS 46 maps (not valid as it stands).
+            ("xn--ss-pw4a.example", refused("xn--ss-pw4a")),
+            ("*.xn--a-ecp.example", refused("xn--a-ecp")),
+            ("ab--cd.example", reserved("ab--cd")),
+            ("r4---sn.example", reserved("r4---sn")),
+            ("www.XY--Z.example", reserved("xy--z")),
+            // The Unicode path holds the ASCII labels beside a converted one to the same rule.
+            ("bücher.ab--cd.example", reserved("ab--cd")),
+        ];
+        for (input, reason) in bad {
+            assert_eq!(
+                Identifier::parse(input).unwrap_err().to_string(),
+                format!("invalid identifier {input:?}: {reason}"),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_input_is_cut_where_the_message_repeats_it() {
+        let a = |n: usize| "a".repeat(n);
+        let input = format!("{}.example", a(1000));
+        assert_eq!(
+            Identifier::parse(&input).unwrap_err().to_string(),
+            format!(
+                "invalid identifier \"{}…\": the name is 1008 characters long; DNS allows at \
+                 most 253",
+                a(crate::MAX_ECHOED_CHARS)
+            )
+        );
+        let input = format!("{}.example", a(200));
+        assert_eq!(
+            Identifier::parse(&input).unwrap_err().to_string(),
+            format!(
+                "invalid identifier \"{cut}…\": label \"{cut}…\" is 200 characters long; DNS \
+                 allows at most 63",
+                cut = a(crate::MAX_ECHOED_CHARS)
+            )
+        );
+        let token = crate::Token::new(&"*".repeat(300)).unwrap_err().to_string();
+        assert!(
+            token.starts_with(&format!("invalid challenge token \"{}…\"", "*".repeat(128))),
+            "{token}"
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl Token {
         };
         match reason {
             Some(reason) => Err(Error::InvalidToken {
-                token: token.to_owned(),
+                token: crate::echoed(token).into_owned(),
                 reason,
             }),
             None => Ok(Token(token.to_owned())),

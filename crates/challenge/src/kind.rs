@@ -41,8 +41,9 @@ impl std::str::FromStr for ChallengeType {
             "dns-01" | "dns01" | "dns" => Ok(ChallengeType::Dns01),
             "http-01" | "http01" | "http" => Ok(ChallengeType::Http01),
             "tls-alpn-01" | "tls-alpn01" | "tls-alpn" | "tls" => Ok(ChallengeType::TlsAlpn01),
-            other => Err(format!(
-                "unknown challenge type {other:?}; use dns-01, http-01 or tls-alpn-01"
+            _ => Err(format!(
+                "unknown challenge type {:?}; use dns-01, http-01 or tls-alpn-01",
+                crate::echoed(s)
             )),
         }
     }

@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod dns01;
+mod echo;
 mod error;
 #[cfg(feature = "handlers")]
 pub mod handlers;
@@ -38,6 +39,7 @@ mod kind;
 pub mod names;
 pub mod tls_alpn01;
 
+pub use echo::{MAX_ECHOED_CHARS, echoed};
 pub use error::{BackendError, Error, IoError, Phase, Result};
 pub use identifier::Identifier;
 pub use jwk::{Jwk, Thumbprint};

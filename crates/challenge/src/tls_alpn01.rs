@@ -170,7 +170,8 @@ impl FromStr for KeyType {
             "ed25519" => Ok(KeyType::Ed25519),
             "rsa2048" | "rsa" => Ok(KeyType::Rsa2048),
             _ => Err(format!(
-                "unknown key type {s:?}; use p256, p384, ed25519 or rsa2048"
+                "unknown key type {:?}; use p256, p384, ed25519 or rsa2048",
+                crate::echoed(s)
             )),
         }
     }

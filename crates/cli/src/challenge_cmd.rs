@@ -1,6 +1,6 @@
 //! `acmebox challenge ...`: the native challenge core on the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use acmebox::challenge::tls_alpn01::{self, CertificateOptions, KeyType};
@@ -124,6 +124,13 @@ pub fn run(cmd: ChallengeCommand) -> anyhow::Result<()> {
             key_type,
             validity,
         } => {
+            if same_file(&cert_out, &key_out) {
+                bail!(
+                    "--cert-out and --key-out are the same file, {}: the certificate would \
+                     overwrite the key; give two different paths",
+                    cert_out.display()
+                );
+            }
             let key_authorization = KeyAuthorization::parse(&key_authorization)?;
             let identifier = Identifier::parse(&identifier)?;
             let mut options = CertificateOptions::default().with_key_type(key_type);
@@ -142,6 +149,27 @@ pub fn run(cmd: ChallengeCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name the same file: their canonical paths where they exist (through
+/// symbolic links, `..` and `.`), else their directories' canonical paths and their file names,
+/// else the paths as written.
+fn same_file(a: &Path, b: &Path) -> bool {
+    canonical(a) == canonical(b)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(path) = path.canonicalize() {
+        return path;
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_owned(),
+    }
 }
 
 fn parse_key_type(s: &str) -> Result<KeyType, String> {
@@ -176,6 +204,30 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_file_sees_through_spelling_and_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let cert = dir.path().join("cert.pem");
+        // Neither exists yet: the directory's canonical path and the name decide.
+        assert!(same_file(&key, &dir.path().join(".").join("key.pem")));
+        assert!(!same_file(&key, &cert));
+        std::fs::write(&key, "").unwrap();
+        let link = dir.path().join("link.pem");
+        std::os::unix::fs::symlink(&key, &link).unwrap();
+        assert!(same_file(&key, &link));
+        assert!(!same_file(&link, &cert));
+        // No directory to canonicalise: the literal paths.
+        assert!(same_file(
+            Path::new("/nonexistent/a/key.pem"),
+            Path::new("/nonexistent/a/key.pem")
+        ));
+        assert!(!same_file(
+            Path::new("/nonexistent/a/key.pem"),
+            Path::new("/nonexistent/a/cert.pem")
+        ));
+    }
 
     #[test]
     fn durations() {

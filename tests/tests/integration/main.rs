@@ -3,6 +3,7 @@
 
 mod acme_dns;
 mod catalog;
+mod cli_messages;
 mod clients;
 mod cloudflare;
 mod conformance;
