@@ -62,7 +62,7 @@ pyenv   target/standins-venv tests/standins/requirements.txt
 npmdir  tests/standins/node
 base bash env kill mktemp od tr sed awk grep cut head tail sort date sleep nohup realpath cat
 base chmod mkdir rm touch pgrep nproc dpkg-query id printf test wc uname sha256sum
-base dirname basename cp mv tee seq ln
+base dirname basename cp mv tee seq ln sh
 '
 # rustup components and targets the toolchain needs.
 RUST_COMPONENTS="rustfmt clippy"
