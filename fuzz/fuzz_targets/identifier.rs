@@ -98,7 +98,10 @@ fn same_in_unicode(name: &str) {
     use idna::uts46::{AsciiDenyList, Hyphens, Uts46};
     let (unicode, valid) =
         Uts46::new().to_unicode(name.as_bytes(), AsciiDenyList::STD3, Hyphens::Check);
-    assert!(valid.is_ok(), "{name:?} was accepted but UTS 46 finds it invalid");
+    assert!(
+        valid.is_ok(),
+        "{name:?} was accepted but UTS 46 finds it invalid"
+    );
     assert_eq!(
         normalize_domain(&unicode).ok().as_deref(),
         Some(name),
