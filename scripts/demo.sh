@@ -52,7 +52,8 @@ say "installing what is missing"
 bash "$root/scripts/deps.sh"
 
 say "starting PowerDNS and Pebble on loopback"
-bash "$root/scripts/servers.sh" start all
+bash "$root/scripts/servers.sh" start pdns
+bash "$root/scripts/servers.sh" start pebble
 eval "$(bash "$root/scripts/servers.sh" env)"
 command -v openssl >/dev/null || die "openssl is missing"
 dns="$ACMEBOX_PDNS_DNS"
