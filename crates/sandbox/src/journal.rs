@@ -5,7 +5,7 @@
 //! file, record name, value, zone, time, and the process that owns it) durably into the journal
 //! directory under the state directory; after the provider removed the value again, the entry
 //! is deleted. An entry whose owner no longer runs is *stale*: its record was left behind, and
-//! [`Journal::stale`] finds it so the host can clean it up through its provider.
+//! [`clean_stale`](crate::clean_stale) finds it so the host can clean it up through its provider.
 //!
 //! # Layout and safety
 //!
@@ -57,7 +57,7 @@ const FORMAT: u32 = 1;
 /// One presented record, as written to the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// The format version ([`FORMAT`]).
+    /// The format version of the entry (1).
     pub format: u32,
     /// The config file the provider was loaded from, absolute.
     pub config: PathBuf,
