@@ -307,12 +307,19 @@ impl Config {
 
 /// The default cache directory: `$XDG_CACHE_HOME/acmebox`, else `~/.cache/acmebox`.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(xdg).join("acmebox"));
+    xdg_dir("XDG_CACHE_HOME", &[".cache"])
+}
+
+/// `$<var>/acmebox` when the variable is set, else `$HOME/<under...>/acmebox` (XDG base
+/// directories); `None` without either.
+pub(crate) fn xdg_dir(var: &str, under: &[&str]) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir).join("acmebox"));
     }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|home| PathBuf::from(home).join(".cache").join("acmebox"))
+    let home = std::env::var_os("HOME").filter(|v| !v.is_empty())?;
+    let mut dir = PathBuf::from(home);
+    dir.extend(under);
+    Some(dir.join("acmebox"))
 }
 
 #[cfg(test)]

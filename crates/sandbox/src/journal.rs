@@ -333,17 +333,7 @@ pub struct Claim {
 
 /// The default state directory: `$XDG_STATE_HOME/acmebox`, else `~/.local/state/acmebox`.
 pub fn default_state_dir() -> Option<PathBuf> {
-    if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(xdg).join("acmebox"));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|home| {
-            PathBuf::from(home)
-                .join(".local")
-                .join("state")
-                .join("acmebox")
-        })
+    crate::config::xdg_dir("XDG_STATE_HOME", &[".local", "state"])
 }
 
 fn entry_file_name(config: &Path, provider: &str, fqdn: &str, value: &str) -> String {
