@@ -50,6 +50,12 @@ impl Jwk {
     /// # Ok::<(), acmebox_challenge::Error>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
+        if let Some(label) = pem_label(json) {
+            return Err(invalid(format!(
+                "this is PEM ({label}), not a JWK: give the account's public key as a JSON Web \
+                 Key (RFC 7517), such as {{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"…\",\"y\":\"…\"}}"
+            )));
+        }
         let value: Value =
             serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
         let Value::Object(map) = value else {
@@ -183,6 +189,19 @@ fn coordinate(map: &Map<String, Value>, name: &str, size: Option<usize>) -> Resu
     Ok(text.to_owned())
 }
 
+/// What a PEM text holds (`EC PRIVATE KEY`, `CERTIFICATE`, ...), from its first
+/// `-----BEGIN …-----` line; `None` when `text` is not PEM. For telling a user who gave a PEM
+/// file where JSON was expected what they gave.
+pub fn pem_label(text: &str) -> Option<&str> {
+    let rest = text.trim_start().strip_prefix("-----BEGIN ")?;
+    let (label, _) = rest.split_once("-----")?;
+    let label = label.trim();
+    (!label.is_empty()
+        && label.len() <= 64
+        && label.chars().all(|c| c.is_ascii_uppercase() || c == ' '))
+    .then_some(label)
+}
+
 fn invalid(reason: impl Into<String>) -> Error {
     Error::InvalidJwk {
         reason: reason.into(),
@@ -253,6 +272,11 @@ mod tests {
         let cases = [
             ("[]".to_owned(), "JSON object"),
             ("nope".to_owned(), "not JSON"),
+            (
+                "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"
+                    .to_owned(),
+                "this is PEM (EC PRIVATE KEY), not a JWK",
+            ),
             (r#"{"crv":"P-256"}"#.to_owned(), "\"kty\" is missing"),
             (r#"{"kty":"oct","k":"AAAA"}"#.to_owned(), "key type \"oct\""),
             (

@@ -42,7 +42,7 @@ pub mod tls_alpn01;
 pub use echo::{MAX_ECHOED_CHARS, echoed};
 pub use error::{BackendError, Error, IoError, Phase, Result};
 pub use identifier::Identifier;
-pub use jwk::{Jwk, Thumbprint};
+pub use jwk::{Jwk, Thumbprint, pem_label};
 pub use key_authorization::{KeyAuthorization, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token};
 pub use kind::{Challenge, ChallengeType};
 pub use names::normalize_domain;

@@ -59,7 +59,9 @@ pub fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
 async fn check(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     crate::clean_stale_of(&args.config, "acmebox: ").await?;
     let config = Config::load(&args.config)?;
-    let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(&args.provider)?)?;
+    let provider = Sandbox::new(config.cache_dir())?
+        .load_checked(config.provider_spec(&args.provider)?)
+        .await?;
 
     let dns = args.dns.propagation_options();
     let mut options = ConformanceOptions::new(&args.zone)

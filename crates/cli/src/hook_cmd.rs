@@ -118,7 +118,7 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
     // The record lives from this hook to the cleanup hook: certbot, running both, owns it.
     journal::set_owner(journal::Owner::client());
     crate::clean_stale_of(config, "acmebox: ").await?;
-    let mut runner = HookRunner::from_config(config, provider)?;
+    let mut runner = HookRunner::from_config(config, provider).await?;
     let operation = match args.phase {
         CertbotPhase::Auth => Operation::Present,
         CertbotPhase::Cleanup => Operation::Cleanup,
@@ -179,7 +179,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let placement =
             Resolver::new(PropagationOptions::default().with_resolvers(args.resolvers.clone()))?;
         crate::clean_stale_of(&args.config, "acmebox: ").await?;
-        let runners: Vec<HookRunner> = HookRunner::from_config_many(&args.config, &args.provider)?
+        let runners: Vec<HookRunner> = HookRunner::from_config_many(&args.config, &args.provider)
+            .await?
             .into_iter()
             .map(|runner| runner.with_placement(Placement::FollowComputed(placement.clone())))
             .collect();

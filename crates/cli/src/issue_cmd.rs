@@ -213,11 +213,16 @@ async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Res
 /// check that every authoritative server serves each value, timed as the provider suggests.
 async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<Answering> {
     let (Some(config), Some(name)) = (&args.config, &args.provider) else {
-        bail!("dns-01 needs --config <file> and --provider <name>");
+        bail!(
+            "{} needs --config <file> and --provider <name>",
+            args.challenge
+        );
     };
     crate::clean_stale_of(config, "acmebox: ").await?;
     let config = Config::load(config)?;
-    let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
+    let provider = Sandbox::new(config.cache_dir())?
+        .load_checked(config.provider_spec(name)?)
+        .await?;
 
     let mut options = args.dns.propagation_options();
     let mut sequential = false;

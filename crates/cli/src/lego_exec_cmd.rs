@@ -57,7 +57,8 @@ fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
     runtime.block_on(crate::clean_stale_of(&config, "acmebox-lego-exec: "))?;
     let report = runtime.block_on(async {
         let placement = Resolver::new(PropagationOptions::default().with_resolvers(resolvers))?;
-        let runner = HookRunner::from_config(&config, &provider)?
+        let runner = HookRunner::from_config(&config, &provider)
+            .await?
             .with_placement(Placement::FollowComputed(placement));
         runner.run(operation, &request).await
     })?;

@@ -177,7 +177,7 @@ async fn run_async(command: SandboxCommand) -> anyhow::Result<ExitCode> {
         } => return inspect(component, json, cache_dir).await,
     };
     crate::clean_stale_of(&args.config, "acmebox: ").await?;
-    let provider = sandbox::load_from_config(&args.config, &args.provider)?;
+    let provider = sandbox::load_from_config(&args.config, &args.provider).await?;
     let placement = acmebox::propagation::Resolver::new(
         acmebox::propagation::PropagationOptions::default().with_resolvers(args.resolvers.clone()),
     )?;

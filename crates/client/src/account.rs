@@ -271,6 +271,16 @@ fn read_account_file(path: &Path) -> Result<Option<StoredAccount>> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|err| IoError::new("read", path, err))?;
+    if let Some(label) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(acmebox_challenge::pem_label)
+    {
+        return Err(fail(format!(
+            "it is PEM ({label}), but an acmebox account file is JSON holding the CA's directory \
+             URL, the account URL and its key, written by acmebox when it registers an account; \
+             give --account a path that does not exist yet to register a new account there"
+        )));
+    }
     let stored = serde_json::from_slice(&bytes).map_err(|err| {
         fail(format!(
             "it is not an acmebox account file ({err}); move it away to register a new account"

@@ -200,22 +200,26 @@ pub struct HookRunner {
 }
 
 impl HookRunner {
-    /// Loads provider `name` from the config file at `config`.
-    pub fn from_config(config: &Path, name: &str) -> Result<Self> {
+    /// Loads provider `name` from the config file at `config`, its config checked against
+    /// what it reads ([`Sandbox::load_checked`]).
+    pub async fn from_config(config: &Path, name: &str) -> Result<Self> {
         let config = Config::load(config)?;
-        let provider = Sandbox::new(config.cache_dir())?.load(config.provider_spec(name)?)?;
+        let spec = config.provider_spec(name)?;
+        let provider = Sandbox::new(config.cache_dir())?.load_checked(spec).await?;
         Ok(Self::new(provider))
     }
 
     /// Loads providers `names` from the config file at `config`, sharing one sandbox (one
     /// engine and compiled-component cache), each with its own limits.
-    pub fn from_config_many(config: &Path, names: &[String]) -> Result<Vec<Self>> {
+    pub async fn from_config_many(config: &Path, names: &[String]) -> Result<Vec<Self>> {
         let config = Config::load(config)?;
         let sandbox = Sandbox::new(config.cache_dir())?;
-        names
-            .iter()
-            .map(|name| Ok(Self::new(sandbox.load(config.provider_spec(name)?)?)))
-            .collect()
+        let mut runners = Vec::with_capacity(names.len());
+        for name in names {
+            let spec = config.provider_spec(name)?;
+            runners.push(Self::new(sandbox.load_checked(spec).await?));
+        }
+        Ok(runners)
     }
 
     /// Runs requests through `provider`.

@@ -20,7 +20,9 @@
 //! ```
 //!
 //! Unknown keys are errors naming the key. A missing environment variable or file is an error
-//! naming the config key that wanted it.
+//! naming the config key that wanted it. A limit of zero or beyond what the engine can give is
+//! an error with the allowed range. The config values are checked against the keys the provider
+//! reads when it is loaded with [`Sandbox::load_checked`](crate::Sandbox::load_checked).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -142,6 +144,78 @@ impl<'de> Deserialize<'de> for RawValue {
     }
 }
 
+/// `Some(value)` when `value` is within `min..=max`, else the error naming `key` and the range.
+fn in_range<T>(key: &str, value: Option<T>, min: T, max: T, unit: &str) -> Result<Option<T>, String>
+where
+    T: PartialOrd + fmt::Display + Copy,
+{
+    match value {
+        Some(v) if v < min || v > max => Err(format!(
+            "`{key} = {v}` is out of range: allowed {min} to {max}{unit}, or leave it out for the default"
+        )),
+        other => Ok(other),
+    }
+}
+
+impl RawProvider {
+    /// The per-call limits this provider's keys set over the defaults; a value of zero, or
+    /// beyond what the engine can give (the `MAX_*` constants of [`crate::limits`]), is refused
+    /// with the allowed range.
+    fn limits(&self) -> Result<Limits, String> {
+        use crate::limits::*;
+        const KIB: usize = 1024;
+        const MIB: usize = 1024 * 1024;
+        let mut limits = Limits::default();
+        if let Some(mib) = in_range(
+            "memory_mib",
+            self.memory_mib,
+            1,
+            MAX_MEMORY_BYTES / MIB,
+            " MiB",
+        )? {
+            limits.memory_bytes = mib * MIB;
+        }
+        let max_secs = MAX_TIMEOUT.as_secs();
+        if let Some(secs) = in_range("timeout_secs", self.timeout_secs, 1, max_secs, " s")? {
+            limits.timeout = Duration::from_secs(secs);
+        }
+        if let Some(n) = in_range("max_requests", self.max_requests, 1, MAX_REQUESTS, "")? {
+            limits.max_requests = n;
+        }
+        let calls = self.max_concurrent_calls;
+        if let Some(n) = in_range("max_concurrent_calls", calls, 1, MAX_CONCURRENT_CALLS, "")? {
+            limits.max_concurrent_calls = n;
+        }
+        let body = MAX_BODY_BYTES / KIB;
+        let request = self.max_request_body_kib;
+        if let Some(kib) = in_range("max_request_body_kib", request, 1, body, " KiB")? {
+            limits.max_request_body_bytes = kib * KIB;
+        }
+        let response = self.max_response_body_kib;
+        if let Some(kib) = in_range("max_response_body_kib", response, 1, body, " KiB")? {
+            limits.max_response_body_bytes = kib * KIB;
+        }
+        let header = MAX_HEADER_BYTES / KIB;
+        if let Some(kib) = in_range("max_header_kib", self.max_header_kib, 1, header, " KiB")? {
+            limits.max_header_bytes = kib * KIB;
+        }
+        let connections = self.max_connections;
+        if let Some(n) = in_range("max_connections", connections, 1, MAX_CONNECTIONS, "")? {
+            limits.max_connections = n;
+        }
+        let socket = MAX_SOCKET_BYTES / KIB;
+        let sent = self.max_socket_kib_sent;
+        if let Some(kib) = in_range("max_socket_kib_sent", sent, 1, socket, " KiB")? {
+            limits.max_socket_bytes_sent = kib * KIB;
+        }
+        let received = self.max_socket_kib_received;
+        if let Some(kib) = in_range("max_socket_kib_received", received, 1, socket, " KiB")? {
+            limits.max_socket_bytes_received = kib * KIB;
+        }
+        Ok(limits)
+    }
+}
+
 impl Config {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -221,39 +295,19 @@ impl Config {
             )));
         };
         let base = self.path.parent().unwrap_or(Path::new("."));
-        let mut limits = Limits::default();
-        if let Some(mib) = raw.memory_mib {
-            limits.memory_bytes = mib.saturating_mul(1024 * 1024);
-        }
-        if let Some(secs) = raw.timeout_secs {
-            limits.timeout = Duration::from_secs(secs);
-        }
-        if let Some(n) = raw.max_requests {
-            limits.max_requests = n;
-        }
-        if let Some(n) = raw.max_concurrent_calls {
-            limits.max_concurrent_calls = n.max(1);
-        }
-        if let Some(kib) = raw.max_request_body_kib {
-            limits.max_request_body_bytes = kib.saturating_mul(1024);
-        }
-        if let Some(kib) = raw.max_response_body_kib {
-            limits.max_response_body_bytes = kib.saturating_mul(1024);
-        }
-        if let Some(kib) = raw.max_header_kib {
-            limits.max_header_bytes = kib.saturating_mul(1024);
-        }
-        if let Some(n) = raw.max_connections {
-            limits.max_connections = n;
-        }
-        if let Some(kib) = raw.max_socket_kib_sent {
-            limits.max_socket_bytes_sent = kib.saturating_mul(1024);
-        }
-        if let Some(kib) = raw.max_socket_kib_received {
-            limits.max_socket_bytes_received = kib.saturating_mul(1024);
-        }
+        let limits = raw
+            .limits()
+            .map_err(|reason| err(format!("provider `{name}`: {reason}")))?;
         let mut config = BTreeMap::new();
+        let mut inline_keys = std::collections::BTreeSet::new();
         for (key, value) in &raw.config {
+            let inline = match value {
+                RawValue::Literal(_) => true,
+                RawValue::Source(source) => source.value.is_some(),
+            };
+            if inline {
+                inline_keys.insert(key.clone());
+            }
             let value = match value {
                 RawValue::Literal(v) => ConfigValue::Plain(v.clone()),
                 RawValue::Source(source) => {
@@ -294,6 +348,8 @@ impl Config {
         spec.limits = limits;
         spec.config = config;
         spec.ttl = raw.ttl.unwrap_or(DEFAULT_TTL);
+        spec.config_file = Some(self.path.clone());
+        spec.inline_keys = inline_keys;
         spec.journal = self
             .state_dir
             .as_ref()
@@ -384,6 +440,58 @@ mod tests {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn limits_of_zero_or_beyond_the_engine_are_refused_with_the_range() {
+        let cases = [
+            (
+                "memory_mib = 0",
+                "`memory_mib = 0` is out of range: allowed 1 to 4096 MiB",
+            ),
+            ("memory_mib = 4097", "allowed 1 to 4096 MiB"),
+            (
+                "timeout_secs = 0",
+                "`timeout_secs = 0` is out of range: allowed 1 to 3600 s",
+            ),
+            ("timeout_secs = 3601", "allowed 1 to 3600 s"),
+            ("max_requests = 0", "allowed 1 to 10000,"),
+            ("max_concurrent_calls = 0", "allowed 1 to 256,"),
+            ("max_concurrent_calls = 257", "allowed 1 to 256,"),
+            ("max_request_body_kib = 0", "allowed 1 to 262144 KiB"),
+            ("max_response_body_kib = 262145", "allowed 1 to 262144 KiB"),
+            ("max_header_kib = 0", "allowed 1 to 1024 KiB"),
+            ("max_connections = 0", "allowed 1 to 1024,"),
+            ("max_socket_kib_sent = 0", "allowed 1 to 262144 KiB"),
+            (
+                "max_socket_kib_received = 262145",
+                "allowed 1 to 262144 KiB",
+            ),
+        ];
+        for (line, expected) in cases {
+            let c = parse(&format!("[providers.a]\ncomponent = \"a\"\n{line}")).unwrap();
+            let err = c.provider_spec("a").unwrap_err().to_string();
+            assert!(
+                err.starts_with("/etc/acmebox/acmebox.toml: provider `a`: `")
+                    && err.contains(expected)
+                    && err.ends_with("or leave it out for the default"),
+                "{line}: {err}"
+            );
+        }
+        // The bounds themselves are accepted.
+        let c = parse(
+            "[providers.a]\ncomponent = \"a\"\nmemory_mib = 4096\ntimeout_secs = 3600\n\
+             max_concurrent_calls = 256\nmax_header_kib = 1",
+        )
+        .unwrap();
+        let limits = c.provider_spec("a").unwrap().limits;
+        assert_eq!(limits.memory_bytes, crate::limits::MAX_MEMORY_BYTES);
+        assert_eq!(limits.timeout, crate::limits::MAX_TIMEOUT);
+        assert_eq!(
+            limits.max_concurrent_calls,
+            crate::limits::MAX_CONCURRENT_CALLS
+        );
+        assert_eq!(limits.max_header_bytes, 1024);
     }
 
     #[test]

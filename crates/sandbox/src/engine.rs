@@ -17,15 +17,15 @@ use std::sync::OnceLock;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::limits::{DEFAULT_MEMORY_BYTES, EPOCH_TICK, MAX_TABLE_ELEMENTS};
+use crate::limits::{DEFAULT_MEMORY_BYTES, EPOCH_TICK, MAX_CONCURRENT_CALLS, MAX_TABLE_ELEMENTS};
 
 /// The largest linear memory a pool slot holds: the default per-call memory limit (64 MiB).
 /// Providers allowed more run with on-demand allocation instead.
 pub(crate) const POOL_MAX_MEMORY_BYTES: usize = DEFAULT_MEMORY_BYTES;
 
 /// Component instances (calls) that can run at once on the pool: bounds the address space and
-/// metadata the pool reserves (256). A call beyond it waits for a slot ([`pool_slot`]).
-const POOL_INSTANCES: u32 = 256;
+/// metadata the pool reserves ([`MAX_CONCURRENT_CALLS`]). A call beyond it waits for a slot ([`pool_slot`]).
+const POOL_INSTANCES: u32 = MAX_CONCURRENT_CALLS as u32;
 
 /// One permit per pool slot; a pooled call holds one from before its store exists until after
 /// the store is dropped, so the 257th concurrent call waits instead of failing to instantiate.

@@ -5,7 +5,8 @@
 //! One [`Sandbox`] holds the process's engines (shared, epoch-interrupted; pooled allocation
 //! where the pool can be reserved), their linkers, the precompiled-component cache and the one
 //! HTTP client. [`Sandbox::load`] checks a component
-//! (SHA-256 pin, imports) and prepares it; every call of the resulting [`WasmDnsProvider`] runs
+//! (SHA-256 pin, imports) and prepares it, and [`Sandbox::load_checked`] checks its config
+//! against the keys it reads as well; every call of the resulting [`WasmDnsProvider`] runs
 //! in a fresh store under the provider's [`Limits`], and returns a [`CallReport`] with its
 //! outcome, an audit record per HTTP request and socket connection, and the provider's log.
 
@@ -27,6 +28,7 @@ mod call_threads;
 mod capabilities;
 mod client;
 pub mod config;
+mod config_check;
 mod egress_hooks;
 mod engine;
 mod error;
@@ -45,6 +47,7 @@ mod stale;
 mod state;
 
 pub use cache::CacheStatus;
+pub use config_check::MIN_SECRET_CHARS;
 pub use error::{Error, Result};
 pub use handler::{WasmDns01Handler, place_record};
 pub use host::Sandbox;
@@ -53,7 +56,9 @@ pub use limits::{
     DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUESTS,
     DEFAULT_MAX_RESPONSE_BODY_BYTES, DEFAULT_MAX_SOCKET_BYTES_RECEIVED,
     DEFAULT_MAX_SOCKET_BYTES_SENT, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, EPOCH_TICK,
-    LimitExceeded, Limits, MAX_DESCRIBED_ITEMS, MAX_GUEST_STRING_BYTES,
+    LimitExceeded, Limits, MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, MAX_CONNECTIONS,
+    MAX_DESCRIBED_ITEMS, MAX_GUEST_STRING_BYTES, MAX_HEADER_BYTES, MAX_MEMORY_BYTES, MAX_REQUESTS,
+    MAX_SOCKET_BYTES, MAX_TIMEOUT,
 };
 pub use provider::{ConfigKey, ProviderError, ProviderInfo, TxtRecord, WasmDnsProvider};
 pub use redact::{REDACTED, bound};

@@ -66,6 +66,34 @@ pub const DEFAULT_MAX_SOCKET_BYTES_SENT: usize = 64 * 1024;
 /// the whole deadline (1 MiB).
 pub const DEFAULT_MAX_SOCKET_BYTES_RECEIVED: usize = 1024 * 1024;
 
+/// The most linear memory a call may be given (4 GiB): a provider's memories are 32-bit, so
+/// one memory cannot use more.
+pub const MAX_MEMORY_BYTES: usize = 4 * 1024 * 1024 * 1024;
+
+/// The longest deadline a call may be given (1 h): a call that needs longer is stuck, and an
+/// ACME order's authorizations do not wait for it.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// The most outgoing HTTP requests a call may be allowed (10,000).
+pub const MAX_REQUESTS: u32 = 10_000;
+
+/// The most calls of one provider that may run at once (256): the engine's pool has that many
+/// instance slots, and calls beyond them wait for one anyway.
+pub const MAX_CONCURRENT_CALLS: usize = 256;
+
+/// The largest request or response body limit (256 MiB): the host buffers whole bodies, and a
+/// guest's 32-bit memory must hold them too.
+pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// The largest header limit (1 MiB), each direction.
+pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// The most TCP connections to granted DNS servers a call may be allowed (1,024).
+pub const MAX_CONNECTIONS: u32 = 1024;
+
+/// The largest socket byte limit (256 MiB), each direction.
+pub const MAX_SOCKET_BYTES: usize = 256 * 1024 * 1024;
+
 /// How often the epoch ticker advances the engine's epoch: a running guest yields its thread and
 /// checks its deadline at every tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -28,3 +28,8 @@ pub const AUDIT: &str = "acmebox::audit";
 /// every time the provider is loaded; the same sentences as
 /// [`WasmDnsProvider::grant_warnings`](crate::WasmDnsProvider::grant_warnings).
 pub const GRANT: &str = "acmebox::grant";
+
+/// The warnings about a provider's config values, at warn, every time the provider is loaded
+/// with [`Sandbox::load_checked`](crate::Sandbox::load_checked); the same sentences as
+/// [`WasmDnsProvider::config_warnings`](crate::WasmDnsProvider::config_warnings).
+pub const CONFIG: &str = "acmebox::config";

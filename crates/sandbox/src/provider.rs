@@ -209,6 +209,7 @@ pub(crate) struct Inner {
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) imports: Vec<String>,
     pub(crate) grant_warnings: Vec<String>,
+    pub(crate) config_warnings: Vec<String>,
     /// Where presented records are journalled, if anywhere.
     pub(crate) journal: Option<ProviderJournal>,
     pub(crate) sha256: String,
@@ -350,6 +351,19 @@ impl WasmDnsProvider {
     /// [`GRANT`](crate::log_targets::GRANT)) every time the provider is loaded.
     pub fn grant_warnings(&self) -> &[String] {
         &self.inner.grant_warnings
+    }
+
+    /// One sentence per config key that [`Sandbox::load_checked`](crate::Sandbox::load_checked)
+    /// warned about: a key the provider marks secret that the config did not, or a credential
+    /// written in the config file itself. Never holds a value. Empty after a plain
+    /// [`load`](crate::Sandbox::load).
+    pub fn config_warnings(&self) -> &[String] {
+        &self.inner.config_warnings
+    }
+
+    /// Records what the provider's `describe` said about `sequential`, so it is not asked again.
+    pub(crate) fn learn_sequential(&self, sequential: bool) {
+        let _ = self.inner.sequential.asked.set(sequential);
     }
 
     /// Places `record.value` at `record.fqdn`.

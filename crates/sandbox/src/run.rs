@@ -23,15 +23,16 @@ pub async fn run_from_config(
     identifier: &str,
     key_authorization: &str,
 ) -> Result<CallReport> {
-    let provider = load_from_config(config_path, provider)?;
+    let provider = load_from_config(config_path, provider).await?;
     run_record(provider, operation, identifier, key_authorization, None).await
 }
 
-/// Loads provider `provider` from the config file at `config_path`, with its own sandbox.
-pub fn load_from_config(config_path: &Path, provider: &str) -> Result<WasmDnsProvider> {
+/// Loads provider `provider` from the config file at `config_path`, with its own sandbox, and
+/// checks its config against what it reads ([`Sandbox::load_checked`]).
+pub async fn load_from_config(config_path: &Path, provider: &str) -> Result<WasmDnsProvider> {
     let config = Config::load(config_path)?;
     let spec = config.provider_spec(provider)?;
-    Sandbox::new(config.cache_dir())?.load(spec)
+    Sandbox::new(config.cache_dir())?.load_checked(spec).await
 }
 
 /// Runs `operation` (present or cleanup) through `provider` for the DNS-01 challenge of

@@ -1,6 +1,6 @@
 //! What a provider is loaded from: its spec and its config values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -77,6 +77,12 @@ pub struct ProviderSpec {
     /// Where its presented records are journalled; `None`: not at all (a provider built by
     /// hand, or `inspect`).
     pub journal: Option<crate::journal::JournalSpec>,
+    /// The config file the spec was read from, named in config errors; `None` for a spec built
+    /// by hand.
+    pub config_file: Option<PathBuf>,
+    /// The config keys whose values are written in the config file itself rather than read
+    /// from the environment or a file: a credential among them is warned about.
+    pub inline_keys: BTreeSet<String>,
 }
 
 impl ProviderSpec {
@@ -91,6 +97,8 @@ impl ProviderSpec {
             config: BTreeMap::new(),
             ttl: DEFAULT_TTL,
             journal: None,
+            config_file: None,
+            inline_keys: BTreeSet::new(),
         }
     }
 }

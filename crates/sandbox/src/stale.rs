@@ -87,7 +87,7 @@ pub async fn clean_stale(
         let key = (entry.config.clone(), entry.provider.clone());
         let provider = match providers.get(&key) {
             Some(provider) => provider.clone(),
-            None => match load(&entry) {
+            None => match load(&entry).await {
                 Ok(provider) => providers.entry(key).or_insert(provider).clone(),
                 Err(err) => {
                     summary.failed += 1;
@@ -115,9 +115,11 @@ pub async fn clean_stale(
     Ok(summary)
 }
 
-fn load(entry: &Entry) -> Result<WasmDnsProvider> {
+async fn load(entry: &Entry) -> Result<WasmDnsProvider> {
     let config = Config::load(&entry.config)?;
-    Sandbox::new(config.cache_dir())?.load(config.provider_spec(&entry.provider)?)
+    Sandbox::new(config.cache_dir())?
+        .load_checked(config.provider_spec(&entry.provider)?)
+        .await
 }
 
 fn describe(entry: &Entry) -> String {

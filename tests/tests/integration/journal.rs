@@ -149,7 +149,7 @@ fn a_sequential_provider_gets_one_live_value_at_a_time_through_the_hooks() {
         format!(
             "cache_dir = {cache:?}\nstate_dir = \"state\"\n\n[providers.seq]\ncomponent = {component:?}\n\n\
              [providers.seq.config]\nendpoint = \"https://api.example.com\"\nmode = \"nohttp\"\n\
-             sequential = \"true\"\n",
+             sequential = \"true\"\ntoken = {{ env = \"ACMEBOX_TEST_TOKEN\", secret = true }}\n",
             cache = guest_target_dir().join("component-cache").display().to_string(),
             component = component.display().to_string(),
         ),
@@ -160,6 +160,7 @@ fn a_sequential_provider_gets_one_live_value_at_a_time_through_the_hooks() {
             .args([operation, fqdn, value])
             .env("ACMEBOX_CONFIG", &config)
             .env("ACMEBOX_PROVIDER", "seq")
+            .env("ACMEBOX_TEST_TOKEN", "fixture-token")
             .output()
             .expect("running acmebox-lego-exec")
     };
