@@ -24,6 +24,8 @@ die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 #   rustup                  the rustup toolchain (cargo, rustc, rustup)
 #   npm:DIR                 node_modules/.bin of DIR, pinned by its package-lock.json
 #   venv:NAME==VERSION      target/py-venv/bin (PyPI, pinned)
+#   go:MODULE/cmd/NAME@VERSION  target/go-bin, built by `go install` from the Go module proxy
+#                           (pinned); needs the machine's Go toolchain (1.26)
 # package WHAT  apt:PKG=VERSION     a Debian package that brings no command of its own
 # pyenv DIR REQUIREMENTS    a Python venv at DIR with exactly the pinned REQUIREMENTS (the
 #                           stand-ins of DNS providers' APIs and the vendors' client libraries)
@@ -46,7 +48,7 @@ program knotc           apt:knot=3.2.
 program openssl         apt:openssl=3.0.
 program certbot         apt:certbot=2.1.
 program lego            apt:lego=4.9.1
-program pebble          apt:pebble=2.4.0
+program pebble          go:github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
 program node            apt:nodejs=18.|20.|22.
 program npm             ifmissing:npm
 program python3         apt:python3=3.
@@ -180,6 +182,22 @@ while read -r kind dir req; do
     fi
 done <<<"$MANIFEST"
 
+# ---- Go programs: target/go-bin, built from the Go module proxy at pinned versions ----------
+gobin="$root/target/go-bin"
+while read -r kind name source; do
+    [[ $kind == program && $source == go:* ]] || continue
+    module=${source#go:}
+    stamp="$gobin/.$name.version"
+    if [[ ! -x $gobin/$name || $(cat "$stamp" 2>/dev/null) != "$module" ]]; then
+        command -v go >/dev/null \
+            || die "go is missing: install the Go toolchain (1.26) to build $name ($module), then run scripts/deps.sh again"
+        say "go install $module"
+        mkdir -p "$gobin"
+        run_or_die "$name (Go module proxy)" env GOBIN="$gobin" go install "$module"
+        echo "$module" >"$stamp"
+    fi
+done <<<"$MANIFEST"
+
 # ---- base system programs: present everywhere, checked only ---------------------------------
 while read -r kind rest; do
     [[ $kind == base ]] || continue
@@ -194,6 +212,7 @@ while read -r kind name source; do
     case $source in
         npm:*) path="$root/${source#npm:}/node_modules/.bin/$name" ;;
         venv:*) path="$venv/bin/$name" ;;
+        go:*) path="$gobin/$name" ;;
         *) path=$(PATH="$PATH:/usr/sbin:/sbin" command -v "$name" || true) ;;
     esac
     [[ -n $path && -e $path ]] || die "$name is still missing after the install ($source): run scripts/deps.sh again and read its errors"

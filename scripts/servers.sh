@@ -3,11 +3,12 @@
 #   PowerDNS Authoritative (sqlite backend, HTTP API): the DNS provider and the DNS server;
 #   Pebble: the ACME test CA, resolving every name through that PowerDNS;
 #   BIND 9 and Knot DNS: authoritative servers taking RFC 2136 updates signed with TSIG;
-#   pebble-bind: a second Pebble, resolving every name through that BIND.
+#   pebble-bind: a second Pebble, resolving every name through that BIND;
+#   pebble-eab: a third Pebble, registering only accounts with an External Account Binding.
 #
-# usage: scripts/servers.sh start [pdns|pebble|bind|knot|pebble-bind|all]
+# usage: scripts/servers.sh start [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all]
 #                                  (default all; reuses running servers)
-#        scripts/servers.sh stop  [pdns|pebble|bind|knot|pebble-bind|all]
+#        scripts/servers.sh stop  [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all]
 #        scripts/servers.sh env   (prints `export` lines for eval)
 #        scripts/servers.sh acquire PID | release PID (shared use by several processes: start
 #                                    and register PID; unregister it and stop the servers once
@@ -39,6 +40,12 @@ set -euo pipefail
 : "${ACMEBOX_KNOT_PORT:=25355}"
 : "${ACMEBOX_PEBBLE_BIND_PORT:=24001}"
 : "${ACMEBOX_PEBBLE_BIND_MGMT_PORT:=25001}"
+: "${ACMEBOX_PEBBLE_EAB_PORT:=24002}"
+: "${ACMEBOX_PEBBLE_EAB_MGMT_PORT:=25002}"
+# The External Account Binding pebble-eab requires: a test-only key id and MAC key (the
+# base64url of the 39 bytes "acmebox test-only EAB MAC key, 40 bytes").
+: "${ACMEBOX_PEBBLE_EAB_KID:=acmebox-test-kid}"
+: "${ACMEBOX_PEBBLE_EAB_HMAC_KEY:=YWNtZWJveCB0ZXN0LW9ubHkgRUFCIE1BQyBrZXksIDQwIGJ5dGVz}"
 # Test-only TSIG secrets: each is the base64 of "acmebox test-only TSIG key: ..." (32 bytes).
 : "${ACMEBOX_BIND_TSIG_SECRET:=YWNtZWJveCB0ZXN0LW9ubHkgVFNJRyBrZXk6IGJpbmQ=}"
 : "${ACMEBOX_BIND_TSIG_SHA1_SECRET:=YWNtZWJveCB0ZXN0LW9ubHkgVFNJRyBrZXk6IHNoYTE=}"
@@ -51,12 +58,15 @@ pebble_dir="$state/pebble"
 bind_dir="$state/bind"
 knot_dir="$state/knot"
 pebble_bind_dir="$state/pebble-bind"
+pebble_eab_dir="$state/pebble-eab"
 logs="$state/logs"
 pdns_api="http://$ACMEBOX_ADDR:$ACMEBOX_PDNS_API_PORT/api/v1/servers/localhost"
 pebble_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_PORT/dir"
 pebble_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_MGMT_PORT"
 pebble_bind_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_BIND_PORT/dir"
 pebble_bind_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_BIND_MGMT_PORT"
+pebble_eab_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_EAB_PORT/dir"
+pebble_eab_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_EAB_MGMT_PORT"
 bind_zone=bind.test.
 knot_zone=knot.test.
 # TSIG keys: acmebox-bind. and acmebox-bind-sha1. may update the TXT records below; BIND knows
@@ -92,6 +102,15 @@ ensure_packages() {
             return 0
         fi
     done
+}
+
+# Pebble is built from the Go module proxy at a pinned version by scripts/deps.sh.
+pebble_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/go-bin/pebble"
+ensure_pebble() {
+    if [[ ! -x $pebble_bin ]]; then
+        say "$pebble_bin is missing: running scripts/deps.sh"
+        bash "$(dirname "${BASH_SOURCE[0]}")/deps.sh" || die "scripts/deps.sh failed"
+    fi
 }
 
 port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -295,11 +314,14 @@ pebble_certs() {
 # whose ACME and management listeners are on the ports in the variables PORT_VAR and
 # MGMT_PORT_VAR, resolving every name through the DNS server DNS_SERVER on DNS_PORT, and saves
 # its issuing root as DIR/root.pem. NAME (log, messages) must be in DIR's path: it tells the
-# instances apart in `running`.
+# instances apart in `running`. With EAB ("KID:KEY"), new accounts need that External Account
+# Binding.
 run_pebble() {
-    local name=$1 dir=$2 port=${!3} mgmt_port=${!4} dns_port=$5 dns_server=$6
+    local name=$1 dir=$2 port=${!3} mgmt_port=${!4} dns_port=$5 dns_server=$6 eab=${7-}
+    local eab_json='"externalAccountBindingRequired":false'
+    [[ -n $eab ]] && eab_json="\"externalAccountBindingRequired\":true,\"externalAccountMACKeys\":{\"${eab%%:*}\":\"${eab#*:}\"}"
     local tls="$state/pebble-tls" url="https://$ACMEBOX_ADDR:$port/dir"
-    ensure_packages pebble
+    ensure_pebble
     ensure_packages curl
     pebble_certs
     mkdir -p "$dir" "$logs"
@@ -318,14 +340,16 @@ run_pebble() {
  "managementListenAddress":"$ACMEBOX_ADDR:$mgmt_port",
  "certificate":"$tls/cert.pem","privateKey":"$tls/key.pem",
  "httpPort":$ACMEBOX_PEBBLE_HTTP_PORT,"tlsPort":$ACMEBOX_PEBBLE_TLS_PORT,
- "ocspResponderURL":"","externalAccountBindingRequired":false}}
+ "ocspResponderURL":"",$eab_json,
+ "profiles":{"default":{"description":"90-day certificates","validityPeriod":7776000},
+  "shortlived":{"description":"6-day certificates","validityPeriod":518400}}}}
 EOF
         # -dnsserver: every lookup (TXT for DNS-01, A for HTTP-01/TLS-ALPN-01) goes to our
         # DNS server, never to the system resolver. No validation sleep, no bogus badNonce, no
         # authorization reuse: every order is really validated. httpPort and tlsPort are where
         # Pebble connects to for HTTP-01 and TLS-ALPN-01, so every instance shares them.
         spawn "$dir/pid" "$logs/$name.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
-            PEBBLE_AUTHZREUSE=0 "$(command -v pebble)" -config "$dir/config.json" \
+            PEBBLE_AUTHZREUSE=0 "$pebble_bin" -config "$dir/config.json" \
             -dnsserver "$ACMEBOX_ADDR:$dns_port" -strict=false
         local i
         for ((i = 0; i < 200; i++)); do
@@ -349,6 +373,11 @@ start_pebble() {
 start_pebble_bind() {
     run_pebble pebble-bind "$pebble_bind_dir" ACMEBOX_PEBBLE_BIND_PORT ACMEBOX_PEBBLE_BIND_MGMT_PORT \
         "$ACMEBOX_BIND_PORT" BIND
+}
+
+start_pebble_eab() {
+    run_pebble pebble-eab "$pebble_eab_dir" ACMEBOX_PEBBLE_EAB_PORT ACMEBOX_PEBBLE_EAB_MGMT_PORT \
+        "$ACMEBOX_PDNS_DNS_PORT" PowerDNS "$ACMEBOX_PEBBLE_EAB_KID:$ACMEBOX_PEBBLE_EAB_HMAC_KEY"
 }
 
 start_bind() {
@@ -513,13 +542,18 @@ export ACMEBOX_KNOT_TSIG_SECRET='$ACMEBOX_KNOT_TSIG_SECRET'
 export ACMEBOX_PEBBLE_BIND_DIRECTORY='$pebble_bind_dir_url'
 export ACMEBOX_PEBBLE_BIND_MGMT='$pebble_bind_mgmt'
 export ACMEBOX_PEBBLE_BIND_ROOT='$pebble_bind_dir/root.pem'
+export ACMEBOX_PEBBLE_EAB_DIRECTORY='$pebble_eab_dir_url'
+export ACMEBOX_PEBBLE_EAB_MGMT='$pebble_eab_mgmt'
+export ACMEBOX_PEBBLE_EAB_KID='$ACMEBOX_PEBBLE_EAB_KID'
+export ACMEBOX_PEBBLE_EAB_HMAC_KEY='$ACMEBOX_PEBBLE_EAB_HMAC_KEY'
 EOF
 }
 
-start_all() { start_pdns && start_pebble && start_bind && start_knot && start_pebble_bind; }
+start_all() { start_pdns && start_pebble && start_bind && start_knot && start_pebble_bind && start_pebble_eab; }
 
 # stop_all: the reverse of start_all.
 stop_all() {
+    stop_pid "$pebble_eab_dir/pid" pebble-eab
     stop_pid "$pebble_bind_dir/pid" pebble-bind
     stop_pid "$knot_dir/pid" knotd
     stop_pid "$bind_dir/pid" named
@@ -555,13 +589,15 @@ case "$action:$which" in
     start:bind) start_bind ;;
     start:knot) start_knot ;;
     start:pebble-bind) start_pebble_bind ;;
+    start:pebble-eab) start_pebble_eab ;;
     start:all) start_all ;;
     stop:pdns) stop_pid "$pdns_dir/pid" pdns_server ;;
     stop:pebble) stop_pid "$pebble_dir/pid" pebble ;;
     stop:bind) stop_pid "$bind_dir/pid" named ;;
     stop:knot) stop_pid "$knot_dir/pid" knotd ;;
     stop:pebble-bind) stop_pid "$pebble_bind_dir/pid" pebble-bind ;;
+    stop:pebble-eab) stop_pid "$pebble_eab_dir/pid" pebble-eab ;;
     stop:all) stop_all ;;
     env:*) print_env ;;
-    *) die "usage: $0 start|stop [pdns|pebble|bind|knot|pebble-bind|all] | $0 env | $0 acquire|release PID" ;;
+    *) die "usage: $0 start|stop [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all] | $0 env | $0 acquire|release PID" ;;
 esac

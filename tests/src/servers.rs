@@ -75,6 +75,15 @@ pub struct Servers {
     pub pebble_bind_mgmt: String,
     /// The file holding the second Pebble's issuing root, saved at its start.
     pub pebble_bind_root: String,
+    /// The ACME directory URL of the third Pebble, which registers only accounts with an
+    /// External Account Binding (resolving through PowerDNS, like the first).
+    pub pebble_eab_directory: String,
+    /// The third Pebble's management URL.
+    pub pebble_eab_mgmt: String,
+    /// The EAB key id the third Pebble knows.
+    pub pebble_eab_kid: String,
+    /// Its MAC key, base64url (a fixed test-only key).
+    pub pebble_eab_hmac_key: String,
 }
 
 /// The test servers, started on first use. Panics with the start script's output if they
@@ -162,5 +171,9 @@ fn start() -> anyhow::Result<Servers> {
         pebble_bind_directory: var("ACMEBOX_PEBBLE_BIND_DIRECTORY")?,
         pebble_bind_mgmt: var("ACMEBOX_PEBBLE_BIND_MGMT")?,
         pebble_bind_root: var("ACMEBOX_PEBBLE_BIND_ROOT")?,
+        pebble_eab_directory: var("ACMEBOX_PEBBLE_EAB_DIRECTORY")?,
+        pebble_eab_mgmt: var("ACMEBOX_PEBBLE_EAB_MGMT")?,
+        pebble_eab_kid: var("ACMEBOX_PEBBLE_EAB_KID")?,
+        pebble_eab_hmac_key: var("ACMEBOX_PEBBLE_EAB_HMAC_KEY")?,
     })
 }

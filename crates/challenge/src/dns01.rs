@@ -42,15 +42,51 @@ pub struct Dns01Record {
 impl Dns01Record {
     /// Computes the record for `identifier` (a DNS name; a wildcard's `*.` is removed).
     pub fn new(identifier: &Identifier, key_authorization: &KeyAuthorization) -> Result<Self> {
+        Self::at_label(identifier, key_authorization, None)
+    }
+
+    /// The dns-account-01 record for `identifier` answered by the ACME account at
+    /// `account_url`: the same value, at `_<account label>._acme-challenge.<domain>.` (see
+    /// [`account_label`]).
+    ///
+    /// ```
+    /// use acmebox_challenge::{dns01::Dns01Record, KeyAuthorization};
+    /// let ka = KeyAuthorization::parse("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")?;
+    /// let account = "https://example.com/acme/acct/ExampleAccount";
+    /// let record = Dns01Record::for_account(&"*.example.org".parse()?, &ka, account)?;
+    /// assert_eq!(record.fqdn(), "_ujmmovf2vn55tgye._acme-challenge.example.org.");
+    /// # Ok::<(), acmebox_challenge::Error>(())
+    /// ```
+    pub fn for_account(
+        identifier: &Identifier,
+        key_authorization: &KeyAuthorization,
+        account_url: &str,
+    ) -> Result<Self> {
+        let label = account_label(account_url);
+        Self::at_label(identifier, key_authorization, Some(&label))
+    }
+
+    fn at_label(
+        identifier: &Identifier,
+        key_authorization: &KeyAuthorization,
+        account_label: Option<&str>,
+    ) -> Result<Self> {
         let Identifier::Dns(_) = identifier else {
             return Err(Error::UnsupportedChallenge {
-                challenge: ChallengeType::Dns01,
+                challenge: if account_label.is_some() {
+                    ChallengeType::DnsAccount01
+                } else {
+                    ChallengeType::Dns01
+                },
                 identifier: identifier.to_string(),
                 reason: "IP identifiers cannot be validated by DNS (RFC 8738 §7); use http-01 or tls-alpn-01",
             });
         };
         let domain = identifier.base_name();
-        let fqdn = record_name_for(&domain)?;
+        let fqdn = match account_label {
+            None => record_name_for(&domain)?,
+            Some(label) => record_name_under(&format!("{label}.{CHALLENGE_LABEL}"), &domain)?,
+        };
         Ok(Dns01Record {
             domain,
             fqdn,
@@ -80,6 +116,20 @@ impl Dns01Record {
     }
 }
 
+/// The dns-account-01 label of the ACME account at `account_url`:
+/// `"_" || base32(SHA-256(account URL)[0:10])`, lower case (draft-ietf-acme-dns-account-label
+/// §3.1), always 17 characters.
+///
+/// ```
+/// let label = acmebox_challenge::dns01::account_label("https://example.com/acme/acct/ExampleAccount");
+/// assert_eq!(label, "_ujmmovf2vn55tgye");
+/// ```
+pub fn account_label(account_url: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, account_url.as_bytes());
+    let encoded = data_encoding::BASE32.encode(&digest.as_ref()[..10]);
+    format!("_{}", encoded.to_ascii_lowercase())
+}
+
 /// The DNS-01 record name for a domain or wildcard, `_acme-challenge.<domain>.`.
 ///
 /// The input is normalised like [`Identifier::parse`] (IDNA, lower case, trailing dot
@@ -101,7 +151,12 @@ pub fn record_name(domain: &str) -> Result<String> {
 }
 
 fn record_name_for(domain: &str) -> Result<String> {
-    let name = format!("{CHALLENGE_LABEL}.{domain}");
+    record_name_under(CHALLENGE_LABEL, domain)
+}
+
+/// `<labels>.<domain>.`, refused when longer than DNS allows.
+fn record_name_under(labels: &str, domain: &str) -> Result<String> {
+    let name = format!("{labels}.{domain}");
     if name.len() > MAX_NAME_LEN {
         return Err(Error::InvalidIdentifier {
             identifier: domain.to_owned(),
@@ -161,6 +216,67 @@ mod tests {
 
     fn ka() -> KeyAuthorization {
         KeyAuthorization::parse(KA).unwrap()
+    }
+
+    #[test]
+    fn account_labels_match_published_and_independent_vectors() {
+        // The example of draft-ietf-acme-dns-account-label (and of other clients' docs).
+        assert_eq!(
+            account_label("https://example.com/acme/acct/ExampleAccount"),
+            "_ujmmovf2vn55tgye"
+        );
+        // Computed outside Rust: base32(sha256(url)[:10]).lower() with Python's hashlib.
+        for (url, label) in [
+            ("https://127.0.0.1:14000/my-account/1", "_iov3pdu2eqwqloyr"),
+            (
+                "https://acme-v02.api.letsencrypt.org/acme/acct/123456789",
+                "_s7uxt2h3c45tu6gt",
+            ),
+        ] {
+            assert_eq!(account_label(url), label);
+        }
+    }
+
+    #[test]
+    fn dns_account_records_share_the_value_and_differ_by_account() {
+        let account = "https://example.com/acme/acct/ExampleAccount";
+        let apex =
+            Dns01Record::for_account(&"Example.ORG".parse().unwrap(), &ka(), account).unwrap();
+        let wild =
+            Dns01Record::for_account(&"*.example.org".parse().unwrap(), &ka(), account).unwrap();
+        let plain = Dns01Record::new(&"example.org".parse().unwrap(), &ka()).unwrap();
+        assert_eq!(
+            apex.fqdn(),
+            "_ujmmovf2vn55tgye._acme-challenge.example.org."
+        );
+        assert_eq!(apex.fqdn(), wild.fqdn());
+        assert!(wild.is_wildcard());
+        assert_eq!(apex.value(), plain.value());
+        let other = Dns01Record::for_account(
+            &"example.org".parse().unwrap(),
+            &ka(),
+            "https://example.com/acme/acct/Other",
+        )
+        .unwrap();
+        assert_ne!(other.fqdn(), apex.fqdn());
+        let ip = Dns01Record::for_account(&"192.0.2.1".parse().unwrap(), &ka(), account);
+        assert!(matches!(
+            ip,
+            Err(Error::UnsupportedChallenge {
+                challenge: ChallengeType::DnsAccount01,
+                ..
+            })
+        ));
+        // 18 more characters than dns-01: a name that fits dns-01 may not fit here.
+        let long = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(40)
+        );
+        assert!(Dns01Record::new(&long.parse().unwrap(), &ka()).is_ok());
+        assert!(Dns01Record::for_account(&long.parse().unwrap(), &ka(), account).is_err());
     }
 
     #[test]

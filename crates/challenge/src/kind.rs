@@ -5,11 +5,16 @@ use std::fmt;
 use crate::dns01;
 use crate::{Error, Identifier, KeyAuthorization, Result, Token};
 
-/// The three challenge types an ACME server can offer.
+/// The challenge types acmebox answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChallengeType {
     /// DNS-01 (RFC 8555 §8.4): a TXT record at `_acme-challenge.<domain>`.
     Dns01,
+    /// DNS-ACCOUNT-01 (draft-ietf-acme-dns-account-label): the DNS-01 value at a name of the
+    /// ACME account's own, `_<account label>._acme-challenge.<domain>`, so several accounts
+    /// (clients, data centres) can validate one domain at once without touching each other's
+    /// records. See [`dns01::account_label`].
+    DnsAccount01,
     /// HTTP-01 (RFC 8555 §8.3): a file at `/.well-known/acme-challenge/<token>`.
     Http01,
     /// TLS-ALPN-01 (RFC 8737): a self-signed certificate served for the `acme-tls/1` protocol.
@@ -21,9 +26,18 @@ impl ChallengeType {
     pub fn as_str(self) -> &'static str {
         match self {
             ChallengeType::Dns01 => "dns-01",
+            ChallengeType::DnsAccount01 => "dns-account-01",
             ChallengeType::Http01 => "http-01",
             ChallengeType::TlsAlpn01 => "tls-alpn-01",
         }
+    }
+}
+
+impl ChallengeType {
+    /// True for the types answered with a TXT record (dns-01, dns-account-01): they can
+    /// validate wildcards, and cannot validate IP addresses.
+    pub fn is_dns(self) -> bool {
+        matches!(self, ChallengeType::Dns01 | ChallengeType::DnsAccount01)
     }
 }
 
@@ -39,10 +53,11 @@ impl std::str::FromStr for ChallengeType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "dns-01" | "dns01" | "dns" => Ok(ChallengeType::Dns01),
+            "dns-account-01" | "dns-account01" | "dns-account" => Ok(ChallengeType::DnsAccount01),
             "http-01" | "http01" | "http" => Ok(ChallengeType::Http01),
             "tls-alpn-01" | "tls-alpn01" | "tls-alpn" | "tls" => Ok(ChallengeType::TlsAlpn01),
             _ => Err(format!(
-                "unknown challenge type {:?}; use dns-01, http-01 or tls-alpn-01",
+                "unknown challenge type {:?}; use dns-01, dns-account-01, http-01 or tls-alpn-01",
                 crate::echoed(s)
             )),
         }
@@ -63,6 +78,10 @@ pub struct Challenge {
     pub token: Token,
     /// `token || "." || thumbprint` (RFC 8555 §8.1). A secret: its `Debug` hides it.
     pub key_authorization: KeyAuthorization,
+    /// The URL of the ACME account answering (RFC 8555 §7.3, the `Location` of its
+    /// registration): dns-account-01 derives its record name from it. `None` until set with
+    /// [`with_account_url`](Self::with_account_url).
+    pub account_url: Option<String>,
 }
 
 impl Challenge {
@@ -73,18 +92,18 @@ impl Challenge {
         identifier: Identifier,
         key_authorization: KeyAuthorization,
     ) -> Result<Self> {
-        if kind == ChallengeType::Dns01 && identifier.is_ip() {
+        if kind.is_dns() && identifier.is_ip() {
             return Err(Error::UnsupportedChallenge {
                 challenge: kind,
                 identifier: identifier.to_string(),
                 reason: "IP identifiers cannot be validated by DNS (RFC 8738 §7); use http-01 or tls-alpn-01",
             });
         }
-        if kind != ChallengeType::Dns01 && identifier.is_wildcard() {
+        if !kind.is_dns() && identifier.is_wildcard() {
             return Err(Error::UnsupportedChallenge {
                 challenge: kind,
                 identifier: identifier.to_string(),
-                reason: "wildcard names can only be validated with dns-01 (RFC 8555 §7.1.3)",
+                reason: "wildcard names can only be validated with dns-01 or dns-account-01 (RFC 8555 §7.1.3)",
             });
         }
         let token = key_authorization.token();
@@ -93,13 +112,40 @@ impl Challenge {
             identifier,
             token,
             key_authorization,
+            account_url: None,
         })
     }
 
-    /// The DNS-01 record for this challenge (name and value).
+    /// The challenge answered by the account at `account_url` (what dns-account-01 needs).
+    pub fn with_account_url(mut self, account_url: impl Into<String>) -> Self {
+        self.account_url = Some(account_url.into());
+        self
+    }
+
+    /// The TXT record for this dns-01 or dns-account-01 challenge (name and value).
     ///
-    /// Fails for IP identifiers; see [`dns01::Dns01Record::new`].
+    /// Fails for IP identifiers (see [`dns01::Dns01Record::new`]), for dns-account-01 without
+    /// an account URL, and for the other challenge types.
     pub fn dns01_record(&self) -> Result<dns01::Dns01Record> {
-        dns01::Dns01Record::new(&self.identifier, &self.key_authorization)
+        match (self.kind, &self.account_url) {
+            (ChallengeType::Dns01, _) => {
+                dns01::Dns01Record::new(&self.identifier, &self.key_authorization)
+            }
+            (ChallengeType::DnsAccount01, Some(account_url)) => dns01::Dns01Record::for_account(
+                &self.identifier,
+                &self.key_authorization,
+                account_url,
+            ),
+            (ChallengeType::DnsAccount01, None) => Err(Error::UnsupportedChallenge {
+                challenge: self.kind,
+                identifier: self.identifier.to_string(),
+                reason: "dns-account-01 names its record after the ACME account: the challenge needs the account URL (Challenge::with_account_url)",
+            }),
+            (other, _) => Err(Error::UnsupportedChallenge {
+                challenge: other,
+                identifier: self.identifier.to_string(),
+                reason: "only dns-01 and dns-account-01 challenges are answered with a TXT record",
+            }),
+        }
     }
 }

@@ -28,6 +28,20 @@ pub enum ChallengeCommand {
         /// The key authorization, `<token>.<thumbprint>`.
         key_authorization: String,
     },
+    /// Print the dns-account-01 record name and TXT value (draft-ietf-acme-dns-account-label).
+    #[command(name = "dns-account-01")]
+    DnsAccount01 {
+        #[command(flatten)]
+        output: Output,
+        /// The URL of the ACME account (its registration's `Location`), such as
+        /// `https://acme-v02.api.letsencrypt.org/acme/acct/123456789`.
+        #[arg(long, value_name = "URL")]
+        account_url: String,
+        /// The domain or wildcard being validated, such as `*.example.com`.
+        identifier: String,
+        /// The key authorization, `<token>.<thumbprint>`.
+        key_authorization: String,
+    },
     /// Print the HTTP-01 path and body (RFC 8555 §8.3).
     #[command(name = "http-01")]
     Http01 {
@@ -60,6 +74,16 @@ pub enum ChallengeCommand {
     },
 }
 
+/// A TXT record as `<fqdn> <value>`, or JSON.
+fn print_record(record: &dns01::Dns01Record, output: &Output) {
+    if output.json {
+        let json = serde_json::json!({ "fqdn": record.fqdn(), "value": record.value().as_str() });
+        println!("{json}");
+    } else {
+        println!("{} {}", record.fqdn(), record.value());
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct Output {
     /// Print JSON instead of plain text.
@@ -87,13 +111,21 @@ pub fn run(cmd: ChallengeCommand) -> anyhow::Result<()> {
             let key_authorization = KeyAuthorization::parse(&key_authorization)?;
             let record =
                 dns01::Dns01Record::new(&Identifier::parse(&identifier)?, &key_authorization)?;
-            if output.json {
-                let json =
-                    serde_json::json!({ "fqdn": record.fqdn(), "value": record.value().as_str() });
-                println!("{json}");
-            } else {
-                println!("{} {}", record.fqdn(), record.value());
-            }
+            print_record(&record, &output);
+        }
+        ChallengeCommand::DnsAccount01 {
+            output,
+            account_url,
+            identifier,
+            key_authorization,
+        } => {
+            let key_authorization = KeyAuthorization::parse(&key_authorization)?;
+            let record = dns01::Dns01Record::for_account(
+                &Identifier::parse(&identifier)?,
+                &key_authorization,
+                &account_url,
+            )?;
+            print_record(&record, &output);
         }
         ChallengeCommand::Http01 {
             output,

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use acmebox::challenge::tls_alpn01::KeyType;
 use acmebox::challenge::{ChallengeType, Identifier};
 use acmebox::client::{
-    Account, AccountOptions, Http01Responder, IssueEvent, IssueRequest, Presented, ReadyCheck,
-    SharedHandler, TlsAlpnResponder, default_account_file,
+    Account, AccountOptions, ExternalAccountBinding, Http01Responder, IssueEvent, IssueRequest,
+    Presented, ReadyCheck, SharedHandler, TlsAlpnResponder, default_account_file,
 };
 use acmebox::config::Config;
 use acmebox::handlers::FileHttpHandler;
@@ -28,7 +28,7 @@ pub struct IssueArgs {
     /// A name (or `*.` wildcard, or IP address) the certificate is for; repeat for more.
     #[arg(short = 'd', long = "domain", value_name = "NAME", required = true)]
     domains: Vec<String>,
-    /// The challenge type to answer: dns-01, http-01 or tls-alpn-01.
+    /// The challenge type to answer: dns-01, dns-account-01, http-01 or tls-alpn-01.
     #[arg(long, value_name = "TYPE")]
     challenge: ChallengeType,
     /// The ACME directory URL (https://...).
@@ -50,6 +50,14 @@ pub struct IssueArgs {
     /// A contact e-mail address for a new account.
     #[arg(long, value_name = "ADDR")]
     email: Option<String>,
+    /// External Account Binding for a new account: the key id the CA gave (ZeroSSL, Google
+    /// and most commercial CAs require one). The MAC key is read from --eab-hmac-key-file or
+    /// the environment variable ACMEBOX_EAB_HMAC_KEY, never from the command line.
+    #[arg(long, value_name = "KID")]
+    eab_kid: Option<String>,
+    /// The file holding the External Account Binding MAC key (base64url, as the CA gives it).
+    #[arg(long, value_name = "FILE", requires = "eab_kid")]
+    eab_hmac_key_file: Option<PathBuf>,
     /// http-01: write the responses into this web root (served by your web server).
     #[arg(long, value_name = "DIR", conflicts_with = "standalone")]
     webroot: Option<PathBuf>,
@@ -67,6 +75,10 @@ pub struct IssueArgs {
     /// The certificate's key type: p256, p384, ed25519 or rsa2048.
     #[arg(long, default_value = "p256", value_name = "TYPE")]
     key_type: KeyType,
+    /// The certificate profile to ask the CA for (one its directory lists in
+    /// `meta.profiles`, such as Let's Encrypt's `shortlived`); the CA's default otherwise.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
 }
 
 pub fn run(args: IssueArgs) -> anyhow::Result<()> {
@@ -97,12 +109,18 @@ async fn issue(args: IssueArgs) -> anyhow::Result<()> {
     if let Some(email) = &args.email {
         options = options.with_email(email);
     }
+    if let Some(binding) = external_account_binding(&args)? {
+        options = options.with_external_account_binding(binding);
+    }
 
     let progress = Progress::new();
     let reporter = progress.clone();
     let mut request = IssueRequest::new(identifiers, &args.out)
         .with_key_type(args.key_type)
         .with_progress(move |event| reporter.event(event));
+    if let Some(profile) = &args.profile {
+        request = request.with_profile(profile);
+    }
     request.check(args.challenge)?;
     let answering = challenge_handler(&args, &progress).await?;
     if let Some(check) = answering.ready_check {
@@ -184,6 +202,28 @@ impl Answering {
     }
 }
 
+/// The environment variable `--eab-kid` reads the MAC key from when no file is given.
+const EAB_HMAC_KEY_VAR: &str = "ACMEBOX_EAB_HMAC_KEY";
+
+/// The External Account Binding of `--eab-kid`, its MAC key from `--eab-hmac-key-file` or
+/// [`EAB_HMAC_KEY_VAR`].
+fn external_account_binding(args: &IssueArgs) -> anyhow::Result<Option<ExternalAccountBinding>> {
+    let Some(kid) = &args.eab_kid else {
+        return Ok(None);
+    };
+    let key = match &args.eab_hmac_key_file {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the MAC key file {}", file.display()))?,
+        None => std::env::var(EAB_HMAC_KEY_VAR).map_err(|_| {
+            anyhow::anyhow!(
+                "--eab-kid needs the MAC key the CA gave with it: put it in a file for \
+                 --eab-hmac-key-file, or in the environment variable {EAB_HMAC_KEY_VAR}"
+            )
+        })?,
+    };
+    Ok(Some(ExternalAccountBinding::new(kid, &key)?))
+}
+
 /// The one place a challenge type and its flags become a handler.
 async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Result<Answering> {
     match (args.challenge, &args.webroot, args.standalone) {
@@ -202,9 +242,9 @@ async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Res
         (ChallengeType::TlsAlpn01, _, _) => {
             bail!("tls-alpn-01 needs --standalone <addr> (and no --webroot)")
         }
-        (ChallengeType::Dns01, None, None) => dns_provider(args, progress).await,
-        (ChallengeType::Dns01, _, _) => {
-            bail!("dns-01 answers through a provider: drop --webroot and --standalone")
+        (kind, None, None) if kind.is_dns() => dns_provider(args, progress).await,
+        (kind, _, _) => {
+            bail!("{kind} answers through a provider: drop --webroot and --standalone")
         }
     }
 }
@@ -239,9 +279,12 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
     let options = args.dns.override_timing(options);
     let resolver = Resolver::new(options)?;
 
-    let dns = WasmDns01Handler::new(provider)
+    let mut dns = WasmDns01Handler::new(provider)
         .with_resolver(resolver.clone())
         .with_one_at_a_time(sequential);
+    if args.challenge == ChallengeType::DnsAccount01 {
+        dns = dns.answering_dns_account_01();
+    }
     let reporter = progress.clone();
     let check = DnsReadyCheck::new(resolver).with_progress(move |status| {
         reporter.line(&status.to_string());

@@ -43,7 +43,7 @@ enum Command {
     #[command(subcommand)]
     Challenge(challenge_cmd::ChallengeCommand),
     /// Get a certificate from an ACME server, answering its challenges.
-    Issue(issue_cmd::IssueArgs),
+    Issue(Box<issue_cmd::IssueArgs>),
     #[command(flatten)]
     Sandbox(sandbox_cmd::SandboxCommand),
     /// certbot's --manual-auth-hook / --manual-cleanup-hook: reads CERTBOT_DOMAIN,
@@ -115,7 +115,7 @@ fn main() -> ExitCode {
     logging::init(cli.log_format, cli.command.log_defaults());
     let result = match cli.command {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
-        Command::Issue(args) => issue_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Issue(args) => issue_cmd::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),

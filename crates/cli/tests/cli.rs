@@ -82,6 +82,28 @@ fn dns01_plain_and_json() {
 }
 
 #[test]
+fn dns_account_01_names_the_record_after_the_account() {
+    // The account and label of draft-ietf-acme-dns-account-label's example.
+    let account = "https://example.com/acme/acct/ExampleAccount";
+    let args = ["challenge", "dns-account-01", "--account-url", account];
+    let plain = stdout(&acmebox(&[&args[..], &["*.Example.ORG", KA]].concat()));
+    assert_eq!(
+        plain,
+        "_ujmmovf2vn55tgye._acme-challenge.example.org. ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8\n"
+    );
+    let json = stdout(&acmebox(
+        &[&args[..], &["--json", "example.org", KA]].concat(),
+    ));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        value["fqdn"],
+        serde_json::json!("_ujmmovf2vn55tgye._acme-challenge.example.org.")
+    );
+    let ip = acmebox(&[&args[..], &["192.0.2.1", KA]].concat());
+    assert!(failure(&ip).contains("IP identifiers cannot be validated by DNS"));
+}
+
+#[test]
 fn http01_plain_and_json() {
     let plain = stdout(&acmebox(&["challenge", "http-01", TOKEN, KA]));
     assert_eq!(plain, format!("/.well-known/acme-challenge/{TOKEN} {KA}\n"));

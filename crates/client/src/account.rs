@@ -42,6 +42,64 @@ pub struct AccountOptions {
     system_roots: Option<bool>,
     contact: Vec<String>,
     request_timeout: Duration,
+    external_account: Option<ExternalAccountBinding>,
+}
+
+/// An External Account Binding (RFC 8555 §7.3.4): the key id and MAC key a CA that requires
+/// one (ZeroSSL, Google Trust Services, most commercial CAs) hands out to tie a new ACME
+/// account to an account with the CA. Used only when an account is registered. Its `Debug`
+/// hides the key.
+#[derive(Clone)]
+pub struct ExternalAccountBinding {
+    kid: String,
+    hmac_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ExternalAccountBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalAccountBinding")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExternalAccountBinding {
+    /// The binding of key id `kid` with the MAC key `hmac_key`, base64url-encoded as CAs
+    /// give it (padding and surrounding whitespace are accepted).
+    pub fn new(kid: impl Into<String>, hmac_key: &str) -> Result<Self> {
+        use base64::Engine as _;
+        let kid = kid.into();
+        let fail = |reason: String| Error::ExternalAccountBinding {
+            kid: acmebox_challenge::echoed(&kid).into_owned(),
+            reason,
+        };
+        if kid.trim().is_empty() {
+            return Err(fail(
+                "the key id is empty; give the one the CA shows with the key".into(),
+            ));
+        }
+        let text = hmac_key.trim().trim_end_matches('=');
+        let hmac_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|err| {
+                fail(format!(
+                    "the MAC key is not base64url ({err}); give it exactly as the CA shows it"
+                ))
+            })?;
+        if hmac_key.len() < 16 {
+            return Err(fail(format!(
+                "the MAC key is {} bytes long; CAs give keys of 32 bytes or more, so check that \
+                 it was copied whole",
+                hmac_key.len()
+            )));
+        }
+        Ok(ExternalAccountBinding { kid, hmac_key })
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
 }
 
 impl AccountOptions {
@@ -55,7 +113,16 @@ impl AccountOptions {
             system_roots: None,
             contact: Vec::new(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            external_account: None,
         }
+    }
+
+    /// Binds a newly registered account to the CA account of `binding` (a CA that requires
+    /// External Account Binding refuses to register one without). An account already in the
+    /// account file is used as it is.
+    pub fn with_external_account_binding(mut self, binding: ExternalAccountBinding) -> Self {
+        self.external_account = Some(binding);
+        self
     }
 
     /// Trusts the CA certificates in this PEM file for the server's HTTPS. The system's
@@ -107,6 +174,18 @@ pub struct Account {
 }
 
 impl Account {
+    /// The certificate profiles the CA offers (its directory's `meta.profiles`): name and
+    /// description, sorted by name; empty when it offers none.
+    pub fn profiles(&self) -> Vec<(String, String)> {
+        let mut profiles: Vec<(String, String)> = self
+            .inner
+            .profiles()
+            .map(|p| (p.name.to_owned(), p.description.to_owned()))
+            .collect();
+        profiles.sort();
+        profiles
+    }
+
     /// Loads the account from its file, or registers a new one (agreeing to the server's terms
     /// of service) and saves it with mode 0600.
     ///
@@ -153,8 +232,12 @@ impl Account {
             terms_of_service_agreed: true,
             only_return_existing: false,
         };
+        let external_account = options
+            .external_account
+            .as_ref()
+            .map(|b| instant_acme::ExternalAccountKey::new(b.kid.clone(), &b.hmac_key));
         let (inner, credentials) = instant_acme::Account::builder_with_http(http)
-            .create(&new_account, directory.clone(), None)
+            .create(&new_account, directory.clone(), external_account.as_ref())
             .await
             .map_err(|err| acme_error(&directory, "register an account", err))?;
         write_account_file(
@@ -400,6 +483,33 @@ impl HttpClient for TimeoutClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn external_account_bindings_are_checked_and_never_shown() {
+        // A key as CAs show it: base64url, here with padding and a newline from a file.
+        let key = "YWNtZWJveCB0ZXN0LW9ubHkgRUFCIE1BQyBrZXksIDQwIGJ5dGVz\n";
+        let binding = ExternalAccountBinding::new("kid-1", key).unwrap();
+        assert_eq!(binding.kid(), "kid-1");
+        assert_eq!(binding.hmac_key, b"acmebox test-only EAB MAC key, 40 bytes");
+        assert!(!format!("{binding:?}").contains("YWNt"));
+        let padded =
+            ExternalAccountBinding::new("kid-1", "c2hvcnQga2V5IG9mIDE4IGJ5dGVz==").unwrap();
+        assert_eq!(padded.hmac_key, b"short key of 18 bytes");
+        for (kid, key, expected) in [
+            (
+                "kid-1",
+                "not base64!",
+                "External Account Binding (key id kid-1): the MAC key is not base64url",
+            ),
+            ("kid-1", "c2hvcnQ", "the MAC key is 5 bytes long"),
+            (" ", key, "the key id is empty"),
+        ] {
+            let err = ExternalAccountBinding::new(kid, key)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
 
     #[test]
     fn default_account_file_is_per_directory() {

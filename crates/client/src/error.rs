@@ -46,6 +46,27 @@ pub enum Error {
         detail: String,
     },
 
+    /// The External Account Binding given for a new account is unusable.
+    #[error("External Account Binding (key id {kid}): {reason}")]
+    ExternalAccountBinding {
+        /// The key id, cut to a sensible length.
+        kid: String,
+        /// What is wrong, and what to do. Never contains the key.
+        reason: String,
+    },
+
+    /// The request names a certificate profile the CA does not offer (the directory's
+    /// `meta.profiles`, draft-ietf-acme-profiles).
+    #[error("ACME server {directory} {offered}; choose one it offers, or leave the profile out for the CA's default", offered = profiles_offered(.profile, .offered))]
+    Profile {
+        /// The directory URL.
+        directory: String,
+        /// The profile asked for.
+        profile: String,
+        /// The profiles the CA offers: name and description.
+        offered: Vec<(String, String)>,
+    },
+
     /// An ACME order, authorization or certificate is not what RFC 8555 says it should be.
     #[error("ACME order {order}: {reason}")]
     Order {
@@ -169,4 +190,20 @@ impl Error {
         self.challenge_error()
             .and_then(acmebox_challenge::Error::backend)
     }
+}
+
+fn profiles_offered(profile: &str, offered: &[(String, String)]) -> String {
+    if offered.is_empty() {
+        return format!(
+            "offers no certificate profiles (its directory has no `meta.profiles`), so not `{profile}`"
+        );
+    }
+    let list: Vec<String> = offered
+        .iter()
+        .map(|(name, description)| format!("`{name}` ({description})"))
+        .collect();
+    format!(
+        "offers no certificate profile `{profile}`; it offers {}",
+        list.join(", ")
+    )
 }

@@ -73,9 +73,21 @@ impl Account {
         check_request(request, kind)?;
         let ids: Vec<instant_acme::Identifier> =
             request.identifiers.iter().map(to_acme_identifier).collect();
+        let mut new_order = NewOrder::new(&ids);
+        if let Some(profile) = &request.profile {
+            let offered = self.profiles();
+            if !offered.iter().any(|(name, _)| name == profile) {
+                return Err(Error::Profile {
+                    directory: self.directory.clone(),
+                    profile: profile.clone(),
+                    offered,
+                });
+            }
+            new_order = new_order.profile(profile);
+        }
         let mut order = self
             .inner
-            .new_order(&NewOrder::new(&ids))
+            .new_order(&new_order)
             .await
             .map_err(|err| self.error("create the order", err))?;
         let order_url = order.url().to_owned();
@@ -258,7 +270,9 @@ impl Account {
                     format!("the {kind} challenge for {identifier} has an unusable token"),
                 ));
             }
-            challenges.push(Challenge::new(kind, identifier, key_authorization)?);
+            challenges.push(
+                Challenge::new(kind, identifier, key_authorization)?.with_account_url(self.id()),
+            );
         }
         Ok(challenges)
     }
@@ -491,6 +505,19 @@ pub(super) fn acme_error(directory: &str, action: &'static str, err: instant_acm
         (instant_acme::Error::Json(_), "fetch the directory" | "register an account") => Some(
             "the URL did not answer with an ACME directory; check the directory URL".to_owned(),
         ),
+        (instant_acme::Error::Api(problem), _)
+            if problem
+                .r#type
+                .as_deref()
+                .is_some_and(|t| t.ends_with(":externalAccountRequired")) =>
+        {
+            Some(
+                "this CA registers only accounts bound to an account with it: give the key id \
+                 and MAC key it shows you (External Account Binding, --eab-kid and \
+                 --eab-hmac-key-file)"
+                    .to_owned(),
+            )
+        }
         (instant_acme::Error::Other(_) | instant_acme::Error::Hyper(_), _) => Some(
             "check that the directory URL is right and the server is running, and, for a private CA, that its CA certificate is trusted"
                 .to_owned(),
@@ -627,6 +654,7 @@ fn to_acme_identifier(identifier: &Identifier) -> instant_acme::Identifier {
 fn to_acme_challenge_type(kind: ChallengeType) -> instant_acme::ChallengeType {
     match kind {
         ChallengeType::Dns01 => instant_acme::ChallengeType::Dns01,
+        ChallengeType::DnsAccount01 => instant_acme::ChallengeType::Unknown(kind.as_str().into()),
         ChallengeType::Http01 => instant_acme::ChallengeType::Http01,
         ChallengeType::TlsAlpn01 => instant_acme::ChallengeType::TlsAlpn01,
     }

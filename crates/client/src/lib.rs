@@ -62,7 +62,9 @@ mod output;
 mod presented;
 mod tls_alpn_responder;
 
-pub use account::{Account, AccountOptions, DEFAULT_REQUEST_TIMEOUT, default_account_file};
+pub use account::{
+    Account, AccountOptions, DEFAULT_REQUEST_TIMEOUT, ExternalAccountBinding, default_account_file,
+};
 pub use acmebox_challenge::handlers::ReadyCheck;
 pub use error::{Error, Result};
 pub use http01_responder::{
@@ -219,6 +221,7 @@ pub struct IssueRequest {
     identifiers: Vec<Identifier>,
     out_dir: PathBuf,
     key_type: KeyType,
+    profile: Option<String>,
     ready_check: Option<Arc<dyn ReadyCheck>>,
     progress: Option<Arc<ProgressFn>>,
     validation_timeout: Duration,
@@ -235,6 +238,7 @@ impl IssueRequest {
             identifiers,
             out_dir: out_dir.into(),
             key_type: KeyType::P256,
+            profile: None,
             ready_check: None,
             progress: None,
             validation_timeout: DEFAULT_VALIDATION_TIMEOUT,
@@ -247,6 +251,14 @@ impl IssueRequest {
     /// The type of the certificate's key (P-256 unless set).
     pub fn with_key_type(mut self, key_type: KeyType) -> Self {
         self.key_type = key_type;
+        self
+    }
+
+    /// The certificate profile to ask the CA for (one of [`Account::profiles`]); the CA's
+    /// default unless set. A profile the CA does not offer is refused before an order is
+    /// created ([`Error::Profile`]).
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
         self
     }
 

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{PropagationReport, PropagationStatus, Resolver};
+use acmebox_challenge::Challenge;
 use acmebox_challenge::handlers::{ReadyCheck, async_trait};
-use acmebox_challenge::{Challenge, ChallengeType};
 
 use crate::Result;
 
@@ -69,7 +69,7 @@ impl DnsReadyCheck {
     pub async fn wait(&self, challenges: &[Challenge]) -> Result<Vec<PropagationReport>> {
         let mut waits = tokio::task::JoinSet::new();
         for (index, challenge) in challenges.iter().enumerate() {
-            if challenge.kind != ChallengeType::Dns01 {
+            if !challenge.kind.is_dns() {
                 continue;
             }
             let record = challenge.dns01_record()?;
@@ -129,7 +129,7 @@ impl ReadyCheck for DnsReadyCheck {
 mod tests {
     use super::*;
     use crate::PropagationOptions;
-    use acmebox_challenge::{Identifier, KeyAuthorization};
+    use acmebox_challenge::{ChallengeType, Identifier, KeyAuthorization};
 
     fn challenge(kind: ChallengeType, name: &str) -> Challenge {
         let ka = KeyAuthorization::parse(

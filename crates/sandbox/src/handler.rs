@@ -42,6 +42,8 @@ pub struct WasmDns01Handler {
     provider: WasmDnsProvider,
     resolver: Option<Resolver>,
     one_at_a_time: bool,
+    /// dns-01, or dns-account-01.
+    kind: ChallengeType,
     reports: Arc<Mutex<Vec<CallReport>>>,
     /// What setup handed to the provider, by the challenge's own (name, value).
     presented: Arc<Mutex<HashMap<(String, String), TxtRecord>>>,
@@ -55,6 +57,7 @@ impl WasmDns01Handler {
             provider,
             resolver: None,
             one_at_a_time: false,
+            kind: ChallengeType::Dns01,
             reports: Arc::default(),
             presented: Arc::default(),
         }
@@ -85,14 +88,23 @@ impl WasmDns01Handler {
         &self.provider
     }
 
+    /// Answers dns-account-01 challenges instead of dns-01 ones: the same value, at the
+    /// account's own name `_<account label>._acme-challenge.<domain>.`
+    /// ([`acmebox_challenge::dns01::account_label`]).
+    pub fn answering_dns_account_01(mut self) -> Self {
+        self.kind = ChallengeType::DnsAccount01;
+        self
+    }
+
     /// The TXT record for `challenge` (RFC 8555 §8.4), computed by the host, at
-    /// `_acme-challenge.<domain>.`.
+    /// `_acme-challenge.<domain>.` (dns-01) or `_<account label>._acme-challenge.<domain>.`
+    /// (dns-account-01).
     pub fn record(&self, challenge: &Challenge) -> Result<TxtRecord> {
-        if challenge.kind != ChallengeType::Dns01 {
+        if !challenge.kind.is_dns() {
             return Err(acmebox_challenge::Error::UnsupportedChallenge {
                 challenge: challenge.kind,
                 identifier: challenge.identifier.to_string(),
-                reason: "a DNS provider answers dns-01 challenges only",
+                reason: "a DNS provider answers dns-01 and dns-account-01 challenges only",
             }
             .into());
         }
@@ -180,7 +192,7 @@ impl WasmDns01Handler {
 #[async_trait]
 impl ChallengeHandler for WasmDns01Handler {
     fn challenge_type(&self) -> ChallengeType {
-        ChallengeType::Dns01
+        self.kind
     }
 
     async fn setup(&self, challenge: &Challenge) -> acmebox_challenge::Result<()> {

@@ -18,7 +18,7 @@ use acmebox::client::{Account, AccountOptions, IssueEvent, IssueRequest, Present
 use acmebox::config::Config;
 use acmebox::propagation::{DnsReadyCheck, PropagationOptions, Resolver};
 use acmebox::sandbox::{Decision, Operation, ProviderError, Sandbox, WasmDns01Handler};
-use acmebox_tests::certs::{check_certificate, run_issue};
+use acmebox_tests::certs::{check_certificate, run_issue, run_issue_with};
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::danger;
 use acmebox_tests::guests::provider;
@@ -344,6 +344,34 @@ async fn dns01_with_a_wrong_api_key_fails_as_unauthorized_and_leaves_nothing() {
 /// `acmebox issue` for `name` and `*.name` with dns-01 through the PowerDNS provider, its
 /// key from the environment, polling `authoritative`; account and `out/` under `dir`.
 async fn cli_dns01_command(dir: &Path, name: &str, authoritative: &str) -> tokio::process::Command {
+    cli_dns_command("dns-01", dir, name, authoritative).await
+}
+
+/// [`cli_dns01_command`] answering challenges of type `challenge` (`dns-01`, `dns-account-01`).
+async fn cli_dns_command(
+    challenge: &str,
+    dir: &Path,
+    name: &str,
+    authoritative: &str,
+) -> tokio::process::Command {
+    cli_dns_command_at(
+        &servers().pebble_directory,
+        challenge,
+        dir,
+        name,
+        authoritative,
+    )
+    .await
+}
+
+/// [`cli_dns_command`] against the ACME server at `directory`.
+async fn cli_dns_command_at(
+    directory: &str,
+    challenge: &str,
+    dir: &Path,
+    name: &str,
+    authoritative: &str,
+) -> tokio::process::Command {
     let bin = tokio::task::spawn_blocking(acmebox_bin)
         .await
         .expect("building acmebox");
@@ -364,18 +392,13 @@ async fn cli_dns01_command(dir: &Path, name: &str, authoritative: &str) -> tokio
             "-d",
             &wildcard,
             "--challenge",
-            "dns-01",
+            challenge,
         ])
         .arg("--config")
         .arg(&config)
         .args(["--provider", "pdns"])
         .args(["--resolver", &s.pdns_dns, "--authoritative", authoritative])
-        .args([
-            "--directory",
-            &s.pebble_directory,
-            "--ca-cert",
-            &s.pebble_ca_cert,
-        ])
+        .args(["--directory", directory, "--ca-cert", &s.pebble_ca_cert])
         .arg("--out")
         .arg(dir.join("out"))
         .arg("--account")
@@ -694,5 +717,170 @@ async fn one_at_a_time_handlers_never_have_two_values_live() {
         ],
         "{events:#?}"
     );
+    assert_nothing_left("example.test.", &name);
+}
+
+/// The validity period of the PEM certificate at `path`, in seconds (notAfter − notBefore;
+/// Pebble counts both ends, so a period of N seconds shows as N − 1).
+fn validity_secs(path: &Path) -> i64 {
+    let pem = std::fs::read(path).expect("reading the certificate");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("a PEM certificate");
+    let cert = pem.parse_x509().expect("an X.509 certificate");
+    let validity = cert.validity();
+    validity.not_after.timestamp() - validity.not_before.timestamp()
+}
+
+/// `--profile` asks Pebble for its `shortlived` profile (6-day certificates, configured by the
+/// servers script) and gets one; a profile Pebble does not offer is refused with the list
+/// before any order is created or record presented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_issues_with_a_profile_and_refuses_an_unknown_one() {
+    const SIX_DAYS: i64 = 6 * 24 * 60 * 60;
+    let tmp = tempfile::tempdir().unwrap();
+    let name = unique("profile");
+    let wildcard = format!("*.{name}");
+    let s = servers();
+    let mut command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
+    command.args(["--profile", "shortlived"]);
+    run_issue(command, &tmp.path().join("out"), &[&name, &wildcard]).await;
+    let out = acmebox::client::OutputPaths::in_dir(&tmp.path().join("out"));
+    let shortlived = validity_secs(&out.cert);
+    assert!(
+        (SIX_DAYS - 1..=SIX_DAYS).contains(&shortlived),
+        "a shortlived certificate is valid for {shortlived} s"
+    );
+    assert_nothing_left("example.test.", &name);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
+    command.args(["--profile", "longlived"]);
+    let out = command.stdin(Stdio::null()).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ACME server {} offers no certificate profile `longlived`; it offers `default` \
+             (90-day certificates), `shortlived` (6-day certificates); choose one it offers, or \
+             leave the profile out for the CA's default",
+            s.pebble_directory
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("order created"), "{stderr}");
+    assert_nothing_left("example.test.", &name);
+}
+
+/// `--challenge dns-account-01`: Pebble validates the name and its wildcard at the account's
+/// own record name, `_<label>._acme-challenge.<name>.`, the label derived natively from the
+/// account URL; the plain dns-01 name is never touched and nothing is left at either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_issues_with_dns_account_01_at_the_accounts_own_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = servers();
+    let name = unique("dns-account");
+    let wildcard = format!("*.{name}");
+    let command = cli_dns_command("dns-account-01", tmp.path(), &name, &s.pdns_dns).await;
+    let stderr = run_issue(command, &tmp.path().join("out"), &[&name, &wildcard]).await;
+
+    let account: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("account.json")).unwrap()).unwrap();
+    let account_url = account["credentials"]["id"]
+        .as_str()
+        .expect("the account file holds the account URL");
+    let label = acmebox::challenge::dns01::account_label(account_url);
+    let record = format!("{label}._acme-challenge.{name}.");
+    for line in [
+        "checking that 2 response(s) are visible".to_owned(),
+        format!("{record} TXT"),
+        "cleaned up 2".to_owned(),
+    ] {
+        assert!(stderr.contains(&line), "stderr lacks {line:?}:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains(&format!(" _acme-challenge.{name}.")),
+        "the dns-01 name was used:\n{stderr}"
+    );
+    let left = txt_values_in("example.test.", &record).expect("reading PowerDNS");
+    assert!(left.is_empty(), "{record} still holds {left:?}");
+    assert_nothing_left("example.test.", &name);
+}
+
+/// A CA that requires External Account Binding (the third Pebble): without a binding the CA's
+/// refusal is shown with what to do; with a wrong MAC key the CA refuses it; with the key id
+/// and MAC key, from a file or the environment, the account is registered and the certificate
+/// issued. Nothing is presented before the account exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_registers_with_an_external_account_binding() {
+    let s = servers();
+    let name = unique("eab");
+    let wildcard = format!("*.{name}");
+    let issue = |dir: &Path| {
+        let dir = dir.to_owned();
+        let name = name.clone();
+        async move {
+            cli_dns_command_at(&s.pebble_eab_directory, "dns-01", &dir, &name, &s.pdns_dns).await
+        }
+    };
+    let refused = |mut command: tokio::process::Command| async move {
+        let out = command.stdin(Stdio::null()).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{stderr}");
+        assert!(!stderr.contains("order created"), "{stderr}");
+        stderr
+    };
+
+    let tmp = tempfile::tempdir().unwrap();
+    let stderr = refused(issue(tmp.path()).await).await;
+    assert!(
+        stderr.contains("externalAccountRequired")
+            && stderr.contains(
+                "this CA registers only accounts bound to an account with it: give the key id \
+                 and MAC key it shows you (External Account Binding, --eab-kid and \
+                 --eab-hmac-key-file)"
+            ),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("account.json").exists());
+
+    let wrong = tmp.path().join("wrong-mac-key");
+    std::fs::write(&wrong, "d3JvbmcgbWFjIGtleSBvZiB0aGlydHkgdHdvIGJ5dGVzISE").unwrap();
+    let mut command = issue(tmp.path()).await;
+    command
+        .args(["--eab-kid", &s.pebble_eab_kid, "--eab-hmac-key-file"])
+        .arg(&wrong);
+    let stderr = refused(command).await;
+    assert!(stderr.contains("register an account"), "{stderr}");
+    assert!(!tmp.path().join("account.json").exists());
+
+    let key_file = tmp.path().join("mac-key");
+    std::fs::write(&key_file, format!("{}\n", s.pebble_eab_hmac_key)).unwrap();
+    let mut command = issue(tmp.path()).await;
+    command
+        .args(["--eab-kid", &s.pebble_eab_kid, "--eab-hmac-key-file"])
+        .arg(&key_file);
+    let stderr = run_issue_with(
+        command,
+        &tmp.path().join("out"),
+        &[&name, &wildcard],
+        &s.pebble_eab_mgmt,
+    )
+    .await;
+    assert!(stderr.contains("registered"), "{stderr}");
+    assert!(!stderr.contains(s.pebble_eab_hmac_key.as_str()), "{stderr}");
+    assert_nothing_left("example.test.", &name);
+
+    // The key from the environment, for a second account.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = issue(tmp.path()).await;
+    command
+        .args(["--eab-kid", &s.pebble_eab_kid])
+        .env("ACMEBOX_EAB_HMAC_KEY", &s.pebble_eab_hmac_key);
+    run_issue_with(
+        command,
+        &tmp.path().join("out"),
+        &[&name, &wildcard],
+        &s.pebble_eab_mgmt,
+    )
+    .await;
     assert_nothing_left("example.test.", &name);
 }

@@ -42,3 +42,28 @@ fn powerdns_and_pebble_are_up() {
             .starts_with("https://127.0.0.1:")
     );
 }
+
+/// The Pebble is the one the deps script builds (v2.10 or newer: profiles, ARI, the new DNS
+/// challenges), and the third one requires External Account Binding.
+#[test]
+fn pebble_is_current_and_the_eab_pebble_requires_a_binding() {
+    let s = servers();
+    let directory = |url: &str| -> serde_json::Value {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert, url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let main = directory(&s.pebble_directory);
+    assert_eq!(main["meta"]["externalAccountRequired"], false);
+    assert!(main["meta"]["profiles"]["shortlived"].is_string(), "{main}");
+    assert!(main["renewalInfo"].is_string(), "{main}");
+    let eab = directory(&s.pebble_eab_directory);
+    assert_eq!(eab["meta"]["externalAccountRequired"], true, "{eab}");
+}
