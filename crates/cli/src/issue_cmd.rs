@@ -79,6 +79,50 @@ pub struct IssueArgs {
     /// `meta.profiles`, such as Let's Encrypt's `shortlived`); the CA's default otherwise.
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
+    /// A shell command run after the certificate is written (and after every renewal), with
+    /// ACMEBOX_LINEAGE, ACMEBOX_CERT_PATH, ACMEBOX_KEY_PATH, ACMEBOX_CHAIN_PATH,
+    /// ACMEBOX_FULLCHAIN_PATH, ACMEBOX_DOMAINS and ACMEBOX_RENEWED in its environment.
+    #[arg(long, value_name = "COMMAND")]
+    deploy_hook: Option<String>,
+}
+
+impl IssueArgs {
+    /// The output directory.
+    pub(crate) fn out(&self) -> &std::path::Path {
+        &self.out
+    }
+
+    /// The names the certificate is for, as given.
+    pub(crate) fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
+    /// The `--deploy-hook` command.
+    pub(crate) fn deploy_hook(&self) -> Option<&str> {
+        self.deploy_hook.as_deref()
+    }
+
+    /// Where the account is kept and how the CA is reached, as `issue` uses them.
+    pub(crate) fn account_options(&self) -> anyhow::Result<AccountOptions> {
+        let account_file = match &self.account {
+            Some(file) => file.clone(),
+            None => default_account_file(&self.directory)
+                .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
+        };
+        let mut options = AccountOptions::new(&self.directory, account_file);
+        if let Some(ca_cert) = &self.ca_cert {
+            options = options
+                .with_ca_cert(ca_cert)
+                .with_system_roots(self.system_roots);
+        }
+        if let Some(email) = &self.email {
+            options = options.with_email(email);
+        }
+        if let Some(binding) = external_account_binding(self)? {
+            options = options.with_external_account_binding(binding);
+        }
+        Ok(options)
+    }
 }
 
 pub fn run(args: IssueArgs) -> anyhow::Result<()> {
@@ -86,32 +130,27 @@ pub fn run(args: IssueArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(issue(args))
+    // What follows `issue` on the command line is the lineage `renew` repeats.
+    let raw: Vec<String> = std::env::args()
+        .skip_while(|arg| arg != "issue")
+        .skip(1)
+        .collect();
+    runtime.block_on(async {
+        issue(&args, None).await?;
+        crate::renew_cmd::record_lineage(&args, &raw)?;
+        crate::renew_cmd::deploy(&args, false)
+    })
 }
 
-async fn issue(args: IssueArgs) -> anyhow::Result<()> {
+/// Gets the certificate `args` describe; with `replaces`, as the renewal of the certificate
+/// with that ARI identifier.
+pub(crate) async fn issue(args: &IssueArgs, replaces: Option<&str>) -> anyhow::Result<()> {
     let identifiers = args
         .domains
         .iter()
         .map(|name| Identifier::parse(name))
         .collect::<Result<Vec<_>, _>>()?;
-    let account_file = match &args.account {
-        Some(file) => file.clone(),
-        None => default_account_file(&args.directory)
-            .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
-    };
-    let mut options = AccountOptions::new(&args.directory, account_file);
-    if let Some(ca_cert) = &args.ca_cert {
-        options = options
-            .with_ca_cert(ca_cert)
-            .with_system_roots(args.system_roots);
-    }
-    if let Some(email) = &args.email {
-        options = options.with_email(email);
-    }
-    if let Some(binding) = external_account_binding(&args)? {
-        options = options.with_external_account_binding(binding);
-    }
+    let options = args.account_options()?;
 
     let progress = Progress::new();
     let reporter = progress.clone();
@@ -121,8 +160,11 @@ async fn issue(args: IssueArgs) -> anyhow::Result<()> {
     if let Some(profile) = &args.profile {
         request = request.with_profile(profile);
     }
+    if let Some(replaces) = replaces {
+        request = request.with_replaces(replaces);
+    }
     request.check(args.challenge)?;
-    let answering = challenge_handler(&args, &progress).await?;
+    let answering = challenge_handler(args, &progress).await?;
     if let Some(check) = answering.ready_check {
         request = request.with_ready_check(check);
     }

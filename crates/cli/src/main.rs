@@ -9,6 +9,7 @@ mod hook_cmd;
 mod issue_cmd;
 mod lego_exec_cmd;
 mod logging;
+mod renew_cmd;
 mod sandbox_cmd;
 
 use std::path::Path;
@@ -44,6 +45,9 @@ enum Command {
     Challenge(challenge_cmd::ChallengeCommand),
     /// Get a certificate from an ACME server, answering its challenges.
     Issue(Box<issue_cmd::IssueArgs>),
+    /// Renew what `issue` got, when the CA's renewal window (ARI) or the certificate's age
+    /// says so; for a timer: `acmebox renew --all`.
+    Renew(renew_cmd::RenewArgs),
     #[command(flatten)]
     Sandbox(sandbox_cmd::SandboxCommand),
     /// certbot's --manual-auth-hook / --manual-cleanup-hook: reads CERTBOT_DOMAIN,
@@ -73,6 +77,7 @@ impl Command {
             }
             Command::Challenge(_)
             | Command::Issue(_)
+            | Command::Renew(_)
             | Command::Serve(_)
             | Command::Conformance(_) => logging::Defaults::Warnings,
         }
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
         Command::Issue(args) => issue_cmd::run(*args).map(|()| ExitCode::SUCCESS),
+        Command::Renew(args) => renew_cmd::run(args),
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),

@@ -46,6 +46,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// A certificate's renewal could not be planned (its file, its identifier).
+    #[error("renewal: {reason}")]
+    Renewal {
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
     /// The External Account Binding given for a new account is unusable.
     #[error("External Account Binding (key id {kid}): {reason}")]
     ExternalAccountBinding {

@@ -85,6 +85,14 @@ impl Account {
             }
             new_order = new_order.profile(profile);
         }
+        let replaces = request
+            .replaces
+            .as_deref()
+            .map(crate::renewal::certificate_identifier)
+            .transpose()?;
+        if let Some(replaces) = replaces {
+            new_order = new_order.replaces(replaces);
+        }
         let mut order = self
             .inner
             .new_order(&new_order)

@@ -60,6 +60,7 @@ mod http01_responder;
 mod issue;
 mod output;
 mod presented;
+mod renewal;
 mod tls_alpn_responder;
 
 pub use account::{
@@ -72,6 +73,9 @@ pub use http01_responder::{
 };
 pub use output::OutputPaths;
 pub use presented::Presented;
+pub use renewal::{
+    CertificateInfo, DEFAULT_RENEW_REMAINING, Decision as RenewalDecision, RenewalState, rfc3339,
+};
 pub use tls_alpn_responder::{DEFAULT_HANDSHAKE_TIMEOUT, TlsAlpnResponder};
 
 /// How long to wait for the ACME server to validate every challenge. Bounds a run against a
@@ -222,6 +226,7 @@ pub struct IssueRequest {
     out_dir: PathBuf,
     key_type: KeyType,
     profile: Option<String>,
+    replaces: Option<String>,
     ready_check: Option<Arc<dyn ReadyCheck>>,
     progress: Option<Arc<ProgressFn>>,
     validation_timeout: Duration,
@@ -239,6 +244,7 @@ impl IssueRequest {
             out_dir: out_dir.into(),
             key_type: KeyType::P256,
             profile: None,
+            replaces: None,
             ready_check: None,
             progress: None,
             validation_timeout: DEFAULT_VALIDATION_TIMEOUT,
@@ -259,6 +265,14 @@ impl IssueRequest {
     /// created ([`Error::Profile`]).
     pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
         self.profile = Some(profile.into());
+        self
+    }
+
+    /// The certificate this one replaces, by its ARI identifier ([`CertificateInfo::id`]): the
+    /// new order says so (RFC 9773 §5), so the CA can let the renewal through rate limits
+    /// and know the old one is superseded.
+    pub fn with_replaces(mut self, certificate_id: impl Into<String>) -> Self {
+        self.replaces = Some(certificate_id.into());
         self
     }
 

@@ -884,3 +884,212 @@ async fn cli_registers_with_an_external_account_binding() {
     .await;
     assert_nothing_left("example.test.", &name);
 }
+
+/// `acmebox renew` for one lineage: `XDG_STATE_HOME` (where `issue` registers lineages) is
+/// `state`; the provider's key comes from the environment as for `issue`.
+fn renew(state: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(acmebox_bin())
+        .args(["renew", "--all"])
+        .args(extra)
+        .env("XDG_STATE_HOME", state)
+        .env(API_KEY_VAR, &servers().pdns_api_key)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running acmebox renew");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sets what Pebble's renewal information answers for the certificate in `cert` (RFC 9773;
+/// Pebble's management endpoint takes any text).
+fn set_renewal_info(cert: &Path, answer: &str) {
+    let s = servers();
+    let body = json!({
+        "Certificate": std::fs::read_to_string(cert).expect("reading the certificate"),
+        "ARIResponse": answer,
+    });
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--fail",
+            "--cacert",
+            &s.pebble_ca_cert,
+            "-X",
+            "POST",
+            "--data-binary",
+        ])
+        .arg(body.to_string())
+        .arg(format!("{}/set-renewal-info/", s.pebble_mgmt))
+        .output()
+        .expect("running curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The public key of a PEM certificate or private key, as openssl prints it.
+fn public_key(args: &[&str], path: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .arg("-in")
+        .arg(path)
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The serial number of the certificate at `path`.
+fn serial(path: &Path) -> String {
+    let pem = std::fs::read(path).expect("reading the certificate");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("a PEM certificate");
+    pem.parse_x509()
+        .expect("a certificate")
+        .raw_serial_as_string()
+}
+
+/// An `issue` with a deploy hook that appends `$ACMEBOX_RENEWED $ACMEBOX_DOMAINS` to
+/// `hook.log`, its lineage registered under `state`.
+async fn issue_lineage(dir: &Path, state: &Path, name: &str) -> PathBuf {
+    let s = servers();
+    let wildcard = format!("*.{name}");
+    let log = dir.join("hook.log");
+    let mut command = cli_dns_command("dns-01", dir, name, &s.pdns_dns).await;
+    command.env("XDG_STATE_HOME", state).args([
+        "--deploy-hook",
+        &format!(
+            "echo \"$ACMEBOX_RENEWED $ACMEBOX_DOMAINS\" >> {}",
+            log.display()
+        ),
+    ]);
+    run_issue(command, &dir.join("out"), &[name, &wildcard]).await;
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("the deploy hook wrote its log"),
+        format!("0 {name} {wildcard}\n")
+    );
+    dir.join("out")
+}
+
+/// `renew --all` follows the CA's renewal window (ARI): not due at first; once the window is
+/// in the past it still waits for the CA's Retry-After; then it renews, the new order
+/// replacing the old certificate, the new key beside the new certificate, the deploy hook
+/// run once; and the renewed certificate is not due again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let name = unique("renew-ari");
+    let out = issue_lineage(tmp.path(), &state, &name).await;
+    let paths = acmebox::client::OutputPaths::in_dir(&out);
+    let first = serial(&paths.cert);
+
+    let (ok, stderr) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || renew(&state, &[])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("not due until") && stderr.contains("(ARI); the CA is asked again after"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0 renewed, 1 not due, 0 failed"),
+        "{stderr}"
+    );
+    assert_eq!(serial(&paths.cert), first);
+
+    // The CA now says: renew (a window in the past). Its Retry-After has not passed yet.
+    set_renewal_info(
+        &paths.cert,
+        r#"{"suggestedWindow":{"start":"2020-01-01T00:00:00Z","end":"2020-01-02T00:00:00Z"}}"#,
+    );
+    let (ok, stderr) = renew(&state, &[]);
+    assert!(ok && stderr.contains("0 renewed, 1 not due"), "{stderr}");
+    // As if the Retry-After had passed.
+    let state_file = out.join("renewal.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    saved["next_check"] = json!(0);
+    std::fs::write(&state_file, saved.to_string()).unwrap();
+    let (ok, stderr) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || renew(&state, &[])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "due: the CA's renewal window is 2020-01-01T00:00:00Z to 2020-01-02T00:00:00Z (ARI)"
+        ) && stderr.contains("; renewing, replacing ")
+            && stderr.contains("1 renewed, 0 not due, 0 failed"),
+        "{stderr}"
+    );
+    let second = serial(&paths.cert);
+    assert_ne!(second, first);
+    assert_eq!(
+        public_key(&["x509", "-noout", "-pubkey"], &paths.cert),
+        public_key(&["pkey", "-pubout"], &paths.key),
+        "the live key is the renewed certificate's"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("hook.log")).unwrap(),
+        format!("0 {name} *.{name}\n1 {name} *.{name}\n")
+    );
+    assert_nothing_left("example.test.", &name);
+
+    let (ok, stderr) = renew(&state, &[]);
+    assert!(ok && stderr.contains("0 renewed, 1 not due"), "{stderr}");
+    assert_eq!(serial(&paths.cert), second);
+}
+
+/// Without usable renewal information (the CA's answer is not JSON), a share of the lifetime
+/// decides: a fresh 90-day certificate is not due with a third left, and is with all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let name = unique("renew-life");
+    let out = issue_lineage(tmp.path(), &state, &name).await;
+    let paths = acmebox::client::OutputPaths::in_dir(&out);
+    let first = serial(&paths.cert);
+    set_renewal_info(&paths.cert, "not json");
+
+    let (ok, stderr) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || renew(&state, &[])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("its renewal information is unusable")
+            && stderr.contains("so renewal is due when 33% of the lifetime is left")
+            && stderr.contains("0 renewed, 1 not due"),
+        "{stderr}"
+    );
+    let (ok, stderr) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || renew(&state, &["--renew-remaining", "1"])
+    })
+    .await
+    .unwrap();
+    assert!(ok && stderr.contains("1 renewed"), "{stderr}");
+    assert_ne!(serial(&paths.cert), first);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("hook.log")).unwrap(),
+        format!("0 {name} *.{name}\n1 {name} *.{name}\n")
+    );
+    assert_nothing_left("example.test.", &name);
+}
