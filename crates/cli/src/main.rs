@@ -48,6 +48,8 @@ enum Command {
     /// Renew what `issue` got, when the CA's renewal window (ARI) or the certificate's age
     /// says so; for a timer: `acmebox renew --all`.
     Renew(renew_cmd::RenewArgs),
+    /// Revoke a certificate, signed by the account that got it.
+    Revoke(renew_cmd::RevokeArgs),
     #[command(flatten)]
     Sandbox(sandbox_cmd::SandboxCommand),
     /// certbot's --manual-auth-hook / --manual-cleanup-hook: reads CERTBOT_DOMAIN,
@@ -78,6 +80,7 @@ impl Command {
             Command::Challenge(_)
             | Command::Issue(_)
             | Command::Renew(_)
+            | Command::Revoke(_)
             | Command::Serve(_)
             | Command::Conformance(_) => logging::Defaults::Warnings,
         }
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Challenge(cmd) => challenge_cmd::run(cmd).map(|()| ExitCode::SUCCESS),
         Command::Issue(args) => issue_cmd::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Renew(args) => renew_cmd::run(args),
+        Command::Revoke(args) => renew_cmd::revoke(args),
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use acmebox::client::{
-    Account, CertificateInfo, DEFAULT_RENEW_REMAINING, OutputPaths, RenewalState, rfc3339,
+    Account, AccountOptions, CertificateInfo, DEFAULT_RENEW_REMAINING, OutputPaths, RenewalState,
+    RevocationReason, rfc3339,
 };
 use anyhow::{Context, bail};
 use clap::{Args, Parser};
@@ -199,15 +200,9 @@ fn registered(registry: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Checks and, when due, renews the lineage in `dir`; `Ok(true)` when renewed.
 async fn renew_one(dir: &Path, args: &RenewArgs) -> anyhow::Result<bool> {
-    let lineage_file = dir.join(LINEAGE_FILE);
-    let text = std::fs::read(&lineage_file).with_context(|| {
-        format!(
-            "reading {}; was this certificate got with `acmebox issue`?",
-            lineage_file.display()
-        )
-    })?;
-    let lineage: Lineage = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not a lineage file", lineage_file.display()))?;
+    let Some(lineage) = read_lineage(dir)? else {
+        bail!("it has no {LINEAGE_FILE}; was this certificate got with `acmebox issue`?");
+    };
     std::env::set_current_dir(&lineage.cwd).with_context(|| {
         format!(
             "the lineage was issued in {}, which is gone",
@@ -252,4 +247,90 @@ async fn renew_one(dir: &Path, args: &RenewArgs) -> anyhow::Result<bool> {
     crate::issue_cmd::issue(&issue, Some(&cert.id)).await?;
     deploy(&issue, true)?;
     Ok(true)
+}
+
+/// Revoke a certificate, signed by the account that got it.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The certificate (PEM); the account and CA come from the lineage beside it, or from
+    /// --directory, --account and --ca-cert.
+    #[arg(long, value_name = "FILE")]
+    cert: PathBuf,
+    /// Why: keyCompromise, superseded, affiliationChanged, cessationOfOperation or
+    /// privilegeWithdrawn (default: unspecified).
+    #[arg(long, value_name = "REASON")]
+    reason: Option<RevocationReason>,
+    /// The ACME directory URL, for a certificate without a lineage.
+    #[arg(long, value_name = "URL", requires = "account")]
+    directory: Option<String>,
+    /// The account file, for a certificate without a lineage.
+    #[arg(long, value_name = "FILE")]
+    account: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for the ACME server, for a certificate without a
+    /// lineage.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+}
+
+pub fn revoke(args: RevokeArgs) -> anyhow::Result<std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(async {
+            let pem = std::fs::read_to_string(&args.cert)
+                .with_context(|| format!("reading {}", args.cert.display()))?;
+            let options = match (&args.directory, &args.account) {
+                (Some(directory), Some(account)) => {
+                    let mut options = AccountOptions::new(directory, account);
+                    if let Some(ca) = &args.ca_cert {
+                        options = options.with_ca_cert(ca);
+                    }
+                    options
+                }
+                _ => {
+                    let dir = args.cert.parent().unwrap_or(Path::new("."));
+                    let Some(lineage) = read_lineage(dir)? else {
+                        bail!(
+                            "{} has no lineage.json beside it, so the account that got it is \
+                             unknown: pass --directory <url> and --account <file> (and \
+                             --ca-cert for a private CA)",
+                            args.cert.display()
+                        );
+                    };
+                    std::env::set_current_dir(&lineage.cwd)?;
+                    LineageArgs::try_parse_from(&lineage.args)
+                        .map_err(|err| anyhow::anyhow!("the lineage no longer parses: {err}"))?
+                        .issue
+                        .account_options()?
+                }
+            };
+            if !options.account_file().exists() {
+                bail!(
+                    "the account file {} does not exist: revoke with the account that got the \
+                     certificate",
+                    options.account_file().display()
+                );
+            }
+            let account = Account::load_or_create(&options).await?;
+            account.revoke(&pem, args.reason).await?;
+            eprintln!(
+                "acmebox: revoked {}{}",
+                args.cert.display(),
+                args.reason.map(|r| format!(" ({r:?})")).unwrap_or_default()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        })
+}
+
+/// The lineage in `dir`, if there is one.
+fn read_lineage(dir: &Path) -> anyhow::Result<Option<Lineage>> {
+    let file = dir.join(LINEAGE_FILE);
+    match std::fs::read(&file) {
+        Ok(text) => Ok(Some(serde_json::from_slice(&text).with_context(|| {
+            format!("{} is not a lineage file", file.display())
+        })?)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("reading {}", file.display())),
+    }
 }

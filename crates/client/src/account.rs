@@ -45,6 +45,63 @@ pub struct AccountOptions {
     external_account: Option<ExternalAccountBinding>,
 }
 
+/// Why a certificate is revoked: the CRL reason codes ACME CAs accept (RFC 5280 §5.3.1; Let's
+/// Encrypt takes these five).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// 1: the certificate's private key was exposed.
+    KeyCompromise,
+    /// 3: the names or the organisation changed.
+    AffiliationChanged,
+    /// 4: a new certificate replaces it.
+    Superseded,
+    /// 5: the names are no longer in use.
+    CessationOfOperation,
+    /// 9: the CA no longer allows the names to this subscriber.
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    fn to_acme(self) -> instant_acme::RevocationReason {
+        match self {
+            RevocationReason::KeyCompromise => instant_acme::RevocationReason::KeyCompromise,
+            RevocationReason::AffiliationChanged => {
+                instant_acme::RevocationReason::AffiliationChanged
+            }
+            RevocationReason::Superseded => instant_acme::RevocationReason::Superseded,
+            RevocationReason::CessationOfOperation => {
+                instant_acme::RevocationReason::CessationOfOperation
+            }
+            RevocationReason::PrivilegeWithdrawn => {
+                instant_acme::RevocationReason::PrivilegeWithdrawn
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for RevocationReason {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "keyCompromise" | "key-compromise" => RevocationReason::KeyCompromise,
+            "affiliationChanged" | "affiliation-changed" => RevocationReason::AffiliationChanged,
+            "superseded" => RevocationReason::Superseded,
+            "cessationOfOperation" | "cessation-of-operation" => {
+                RevocationReason::CessationOfOperation
+            }
+            "privilegeWithdrawn" | "privilege-withdrawn" => RevocationReason::PrivilegeWithdrawn,
+            other => {
+                return Err(format!(
+                    "{} is not a revocation reason; use keyCompromise, superseded, \
+                     affiliationChanged, cessationOfOperation or privilegeWithdrawn",
+                    acmebox_challenge::echoed(other)
+                ));
+            }
+        })
+    }
+}
+
 /// An External Account Binding (RFC 8555 §7.3.4): the key id and MAC key a CA that requires
 /// one (ZeroSSL, Google Trust Services, most commercial CAs) hands out to tie a new ACME
 /// account to an account with the CA. Used only when an account is registered. Its `Debug`
@@ -174,6 +231,26 @@ pub struct Account {
 }
 
 impl Account {
+    /// Revokes the certificate in the PEM text `cert_pem` (its first certificate), signed by
+    /// this account (RFC 8555 §7.6), for `reason` (a CRL reason code, RFC 5280 §5.3.1:
+    /// `keyCompromise`, `superseded`, ...; none for unspecified).
+    pub async fn revoke(&self, cert_pem: &str, reason: Option<RevocationReason>) -> Result<()> {
+        let (_, block) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|err| {
+            Error::Revocation {
+                reason: format!("the certificate file is not PEM ({err}); give cert.pem"),
+            }
+        })?;
+        let der = CertificateDer::from(block.contents);
+        let request = instant_acme::RevocationRequest {
+            certificate: &der,
+            reason: reason.map(RevocationReason::to_acme),
+        };
+        self.inner
+            .revoke(&request)
+            .await
+            .map_err(|err| acme_error(&self.directory, "revoke the certificate", err))
+    }
+
     /// The certificate profiles the CA offers (its directory's `meta.profiles`): name and
     /// description, sorted by name; empty when it offers none.
     pub fn profiles(&self) -> Vec<(String, String)> {

@@ -46,6 +46,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// A certificate could not be revoked before the CA was asked.
+    #[error("revocation: {reason}")]
+    Revocation {
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
     /// A certificate's renewal could not be planned (its file, its identifier).
     #[error("renewal: {reason}")]
     Renewal {

@@ -64,7 +64,8 @@ mod renewal;
 mod tls_alpn_responder;
 
 pub use account::{
-    Account, AccountOptions, DEFAULT_REQUEST_TIMEOUT, ExternalAccountBinding, default_account_file,
+    Account, AccountOptions, DEFAULT_REQUEST_TIMEOUT, ExternalAccountBinding, RevocationReason,
+    default_account_file,
 };
 pub use acmebox_challenge::handlers::ReadyCheck;
 pub use error::{Error, Result};

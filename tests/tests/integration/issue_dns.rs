@@ -1093,3 +1093,70 @@ async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
     );
     assert_nothing_left("example.test.", &name);
 }
+
+/// `acmebox revoke` with the account of the lineage: Pebble lists the certificate as revoked
+/// for the reason given, and its renewal information then says renew now, which `renew --all`
+/// does. A certificate without a lineage or account is refused with what to pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certificate() {
+    let s = servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let name = unique("revoke");
+    let out = issue_lineage(tmp.path(), &state, &name).await;
+    let paths = acmebox::client::OutputPaths::in_dir(&out);
+    let first = serial(&paths.cert);
+
+    let revoke = |args: &[&str]| {
+        Command::new(acmebox_bin())
+            .arg("revoke")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running acmebox revoke")
+    };
+    let cert = paths.cert.display().to_string();
+    let done = revoke(&["--cert", &cert, "--reason", "superseded"]);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("revoked {cert} (Superseded)")),
+        "{stderr}"
+    );
+    let status = Command::new("curl")
+        .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert])
+        .arg(format!(
+            "{}/cert-status-by-serial/{}",
+            s.pebble_mgmt,
+            first.replace(':', "")
+        ))
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 4, "{status}");
+
+    let (ok, stderr) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || renew(&state, &[])
+    })
+    .await
+    .unwrap();
+    assert!(ok && stderr.contains("1 renewed"), "{stderr}");
+    assert_ne!(serial(&paths.cert), first);
+    assert_nothing_left("example.test.", &name);
+
+    let lone = tmp.path().join("lone.pem");
+    std::fs::copy(&paths.cert, &lone).unwrap();
+    let refused = revoke(&["--cert", &lone.display().to_string()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(
+            "has no lineage.json beside it, so the account that got it is unknown: pass \
+             --directory <url> and --account <file>"
+        ),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
