@@ -61,7 +61,7 @@ for ((i = 0; i < flows; i++)); do
         --config "$work/acmebox.toml" --provider pdns \
         --resolver "$ACMEBOX_PDNS_DNS" --authoritative "$ACMEBOX_PDNS_DNS" \
         --directory "$ACMEBOX_PEBBLE_DIRECTORY" --ca-cert "$ACMEBOX_PEBBLE_CA_CERT" \
-        --out "$work/out-$i" --account "$work/account.json" >/dev/null 2>"$work/issue.log"
+        --out "$work/out-$i" --account "$work/account.json" --agree-tos >/dev/null 2>"$work/issue.log"
       status=$?; } 2>/dev/null
     set -e
     if [[ $step == none && $status -ne 0 ]] || [[ $step != none && $status -ne 137 ]]; then

@@ -67,7 +67,7 @@ run_one() {
                 --config "$work/acmebox.toml" --provider pdns \
                 --resolver "$ACMEBOX_PDNS_DNS" --authoritative "$ACMEBOX_PDNS_DNS" \
                 --directory "$ACMEBOX_PEBBLE_DIRECTORY" --ca-cert "$ACMEBOX_PEBBLE_CA_CERT" \
-                --account "$dir/account.json" --email bench@example.test --out "$dir/cert" \
+                --account "$dir/account.json" --email bench@example.test --agree-tos --out "$dir/cert" \
                 >"$dir/log" 2>&1
             cert="$dir/cert/cert.pem"
             ;;

@@ -59,7 +59,8 @@ async fn main() -> acmebox::Result<()> {
         directory.as_str(),
         PathBuf::from(out_dir).join("account.json"),
     )
-    .with_ca_cert(ca_cert);
+    .with_ca_cert(ca_cert)
+    .with_terms_of_service_agreed(true);
     let account = Account::load_or_create(&options).await?;
     let identifiers = vec![
         Identifier::parse(domain)?,

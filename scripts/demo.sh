@@ -92,7 +92,7 @@ DEMO_PDNS_API_KEY="$ACMEBOX_PDNS_API_KEY" "$acmebox" issue \
     --config "$work/acmebox.toml" --provider pdns \
     --resolver "$dns" --authoritative "$dns" \
     --directory "$ACMEBOX_PEBBLE_DIRECTORY" --ca-cert "$ACMEBOX_PEBBLE_CA_CERT" \
-    --account "$work/account.json" --email demo@example.test \
+    --account "$work/account.json" --email demo@example.test --agree-tos \
     --out "$work/cert" 2>&1 | tee "$work/issue.log"
 
 say "the certificate"

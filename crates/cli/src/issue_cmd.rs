@@ -31,9 +31,14 @@ pub struct IssueArgs {
     /// The challenge type to answer: dns-01, dns-account-01, http-01 or tls-alpn-01.
     #[arg(long, value_name = "TYPE")]
     challenge: ChallengeType,
-    /// The ACME directory URL (https://...).
-    #[arg(long, value_name = "URL")]
+    /// The CA: an ACME directory URL (https://...) or a name: letsencrypt,
+    /// letsencrypt-staging, zerossl, google, google-staging, buypass.
+    #[arg(long, value_name = "URL|NAME", value_parser = directory_url)]
     directory: String,
+    /// Agree to the CA's terms of service when an account is registered (acmebox shows where
+    /// they are and refuses to register without this).
+    #[arg(long)]
+    agree_tos: bool,
     /// Trust this CA certificate (PEM) for the ACME server instead of the system roots.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
@@ -109,7 +114,8 @@ impl IssueArgs {
             None => default_account_file(&self.directory)
                 .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
         };
-        let mut options = AccountOptions::new(&self.directory, account_file);
+        let mut options = AccountOptions::new(&self.directory, account_file)
+            .with_terms_of_service_agreed(self.agree_tos);
         if let Some(ca_cert) = &self.ca_cert {
             options = options
                 .with_ca_cert(ca_cert)
@@ -190,10 +196,11 @@ async fn run_issue(
         progress.line(&format!(
             "account {} ({})",
             account.id(),
-            if account.created() {
-                "registered"
-            } else {
-                "reused"
+            match (account.created(), account.terms_of_service()) {
+                (true, Some(terms)) =>
+                    format!("registered, agreeing to the terms of service {terms}"),
+                (true, None) => "registered".to_owned(),
+                (false, _) => "reused".to_owned(),
             }
         ));
         account.issue(request, handler, &presented).await
@@ -242,6 +249,41 @@ impl Answering {
             dns: None,
         }
     }
+}
+
+/// The CAs `--directory` knows by name, and their production ACME directories.
+pub(crate) const KNOWN_CAS: &[(&str, &str)] = &[
+    (
+        "letsencrypt",
+        "https://acme-v02.api.letsencrypt.org/directory",
+    ),
+    (
+        "letsencrypt-staging",
+        "https://acme-staging-v02.api.letsencrypt.org/directory",
+    ),
+    ("zerossl", "https://acme.zerossl.com/v2/DV90"),
+    ("google", "https://dv.acme-v02.api.pki.goog/directory"),
+    (
+        "google-staging",
+        "https://dv.acme-v02.test-api.pki.goog/directory",
+    ),
+    ("buypass", "https://api.buypass.com/acme/directory"),
+];
+
+/// `--directory`: a CA of [`KNOWN_CAS`] by name, or a URL as given.
+fn directory_url(text: &str) -> Result<String, String> {
+    if let Some((_, url)) = KNOWN_CAS.iter().find(|(name, _)| *name == text) {
+        return Ok((*url).to_owned());
+    }
+    if text.contains("://") {
+        return Ok(text.to_owned());
+    }
+    let names: Vec<&str> = KNOWN_CAS.iter().map(|(name, _)| *name).collect();
+    Err(format!(
+        "{} is neither an ACME directory URL nor a CA acmebox knows ({})",
+        acmebox::challenge::echoed(text),
+        names.join(", ")
+    ))
 }
 
 /// The environment variable `--eab-kid` reads the MAC key from when no file is given.
@@ -442,5 +484,27 @@ impl Progress {
         if std::mem::take(&mut *dirty) {
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cas_by_name_and_urls_as_given() {
+        assert_eq!(
+            directory_url("letsencrypt").unwrap(),
+            "https://acme-v02.api.letsencrypt.org/directory"
+        );
+        assert_eq!(
+            directory_url("google-staging").unwrap(),
+            "https://dv.acme-v02.test-api.pki.goog/directory"
+        );
+        assert_eq!(
+            directory_url("https://127.0.0.1:14000/dir").unwrap(),
+            "https://127.0.0.1:14000/dir"
+        );
+        assert!(directory_url("LetsEncrypt").is_err());
     }
 }

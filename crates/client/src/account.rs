@@ -43,6 +43,7 @@ pub struct AccountOptions {
     contact: Vec<String>,
     request_timeout: Duration,
     external_account: Option<ExternalAccountBinding>,
+    terms_agreed: bool,
 }
 
 /// Why a certificate is revoked: the CRL reason codes ACME CAs accept (RFC 5280 §5.3.1; Let's
@@ -171,7 +172,16 @@ impl AccountOptions {
             contact: Vec::new(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             external_account: None,
+            terms_agreed: false,
         }
+    }
+
+    /// Agrees to the CA's terms of service when an account is registered. Without it, a CA
+    /// that has terms (its directory's `meta.termsOfService`) refuses to register one:
+    /// [`Error::TermsOfService`] names the terms to read.
+    pub fn with_terms_of_service_agreed(mut self, agreed: bool) -> Self {
+        self.terms_agreed = agreed;
+        self
     }
 
     /// Binds a newly registered account to the CA account of `binding` (a CA that requires
@@ -228,6 +238,7 @@ pub struct Account {
     pub(super) directory: String,
     pub(super) file: PathBuf,
     created: bool,
+    terms_of_service: Option<String>,
 }
 
 impl Account {
@@ -300,9 +311,17 @@ impl Account {
                 directory,
                 file: path.clone(),
                 created: false,
+                terms_of_service: None,
             });
         }
 
+        let terms_of_service = terms_of_service(options).await?;
+        if let (Some(terms), false) = (&terms_of_service, options.terms_agreed) {
+            return Err(Error::TermsOfService {
+                directory,
+                terms: terms.clone(),
+            });
+        }
         let contact: Vec<&str> = options.contact.iter().map(String::as_str).collect();
         let new_account = NewAccount {
             contact: &contact,
@@ -329,6 +348,7 @@ impl Account {
             directory,
             file: path.clone(),
             created: true,
+            terms_of_service,
         })
     }
 
@@ -345,6 +365,11 @@ impl Account {
     /// The file the account is kept in.
     pub fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// The terms of service agreed to when the account was registered just now.
+    pub fn terms_of_service(&self) -> Option<&str> {
+        self.terms_of_service.as_deref()
     }
 
     /// True if [`load_or_create`](Self::load_or_create) registered the account just now.
@@ -466,6 +491,48 @@ fn write_account_file(path: &Path, stored: &StoredAccount) -> Result<()> {
 
 /// The HTTPS client for the ACME server: rustls with the ring provider, trusting the CA file
 /// and/or the system roots, HTTP/1.1, with a timeout on every request.
+/// The terms of service the directory names (`meta.termsOfService`), if any.
+async fn terms_of_service(options: &AccountOptions) -> Result<Option<String>> {
+    let http = http_client(options)?;
+    let directory = &options.directory;
+    let fail = |detail: String, hint: &str| Error::Acme {
+        directory: directory.clone(),
+        action: "fetch the directory",
+        problem_type: None,
+        detail,
+        hint: Some(hint.to_owned()),
+    };
+    let unreachable = "check that the directory URL is right and the server is running, and, \
+                       for a private CA, that its CA certificate is trusted";
+    let not_acme = "the URL did not answer with an ACME directory; check the directory URL";
+    // ACME servers refuse requests without a User-Agent (RFC 8555 §6.1).
+    let request = http::Request::get(directory.as_str())
+        .header(
+            http::header::USER_AGENT,
+            concat!("acmebox/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(BodyWrapper::from(Vec::new()))
+        .map_err(|err| fail(err.to_string(), not_acme))?;
+    let mut response = http
+        .request(request)
+        .await
+        .map_err(|err| fail(crate::issue::error_chain(&err), unreachable))?;
+    if !response.parts.status.is_success() {
+        return Err(fail(
+            format!("it answered {}", response.parts.status),
+            not_acme,
+        ));
+    }
+    let body = response
+        .body
+        .into_bytes()
+        .await
+        .map_err(|err| fail(err.to_string(), unreachable))?;
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|err| fail(format!("its answer is not JSON ({err})"), not_acme))?;
+    Ok(json["meta"]["termsOfService"].as_str().map(str::to_owned))
+}
+
 fn http_client(options: &AccountOptions) -> Result<Box<dyn HttpClient>> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(path) = &options.ca_cert {

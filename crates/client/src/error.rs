@@ -46,6 +46,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// A new account would have to agree to the CA's terms of service, and the caller has not
+    /// said it does.
+    #[error(
+        "ACME server {directory} registers accounts that agree to its terms of service, {terms}: read them, then agree (--agree-tos)"
+    )]
+    TermsOfService {
+        /// The directory URL.
+        directory: String,
+        /// Where the terms are.
+        terms: String,
+    },
+
     /// A certificate could not be revoked before the CA was asked.
     #[error("revocation: {reason}")]
     Revocation {

@@ -554,7 +554,7 @@ fn problem_text(problem: &instant_acme::Problem) -> String {
 }
 
 /// An error and all its sources, joined with `: `, without repeating a message.
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -30,7 +30,8 @@
 //!
 //! # async fn run() -> acmebox_client::Result<()> {
 //! let options = AccountOptions::new("https://127.0.0.1:14000/dir", "/var/lib/acme/account.json")
-//!     .with_ca_cert("/etc/acme/test-ca.pem");
+//!     .with_ca_cert("/etc/acme/test-ca.pem")
+//!     .with_terms_of_service_agreed(true);
 //! let account = Account::load_or_create(&options).await?;
 //! let responder = Arc::new(Http01Responder::bind("127.0.0.1:5002".parse().unwrap()).await?);
 //! let request = IssueRequest::new(vec![Identifier::parse("www.example.test")?], "/etc/certs/www")

@@ -49,6 +49,7 @@ fn options(dir: &Path) -> AccountOptions {
     let s = servers();
     AccountOptions::new(&s.pebble_directory, dir.join("account.json"))
         .with_ca_cert(&s.pebble_ca_cert)
+        .with_terms_of_service_agreed(true)
 }
 
 fn http_addr() -> SocketAddr {
@@ -554,7 +555,7 @@ fn unrelated_certificate() -> String {
 
 fn cli_args(tmp: &Path, names: &[&str]) -> Vec<String> {
     let s = servers();
-    let mut args = vec!["issue".to_owned()];
+    let mut args = vec!["issue".to_owned(), "--agree-tos".to_owned()];
     for name in names {
         args.extend(["-d".to_owned(), name.to_string()]);
     }
@@ -674,4 +675,61 @@ async fn cli_cleans_up_on_sigterm() {
         "the challenge file was left behind"
     );
     assert!(!tmp.path().join("out").exists());
+}
+
+/// A new account needs `--agree-tos`: without it the CA's terms are named and nothing is
+/// registered or ordered. An unknown CA name is refused with the names acmebox knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_asks_to_agree_to_the_terms_of_service() {
+    let bin = tokio::task::spawn_blocking(acmebox_bin).await.unwrap();
+    let s = servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let webroot = tmp.path().join("webroot");
+    std::fs::create_dir(&webroot).unwrap();
+    let name = unique("tos");
+    let out = tokio::process::Command::new(&bin)
+        .args(["issue", "-d", &name, "--challenge", "http-01", "--webroot"])
+        .arg(&webroot)
+        .args([
+            "--directory",
+            &s.pebble_directory,
+            "--ca-cert",
+            &s.pebble_ca_cert,
+        ])
+        .arg("--account")
+        .arg(tmp.path().join("account.json"))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ACME server {} registers accounts that agree to its terms of service, \
+             data:text/plain,Do%20what%20thou%20wilt: read them, then agree (--agree-tos)",
+            s.pebble_directory
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("order created"), "{stderr}");
+    assert!(!tmp.path().join("account.json").exists());
+
+    let out = tokio::process::Command::new(&bin)
+        .args(["issue", "-d", &name, "--challenge", "http-01", "--webroot"])
+        .arg(&webroot)
+        .args(["--directory", "lets-encrypt", "--out", "out"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "lets-encrypt is neither an ACME directory URL nor a CA acmebox knows (letsencrypt, \
+             letsencrypt-staging, zerossl, google, google-staging, buypass)"
+        ),
+        "{stderr}"
+    );
 }

@@ -95,6 +95,7 @@ fn account_options(dir: &Path) -> AccountOptions {
     let s = servers();
     AccountOptions::new(&s.pebble_directory, dir.join("account.json"))
         .with_ca_cert(&s.pebble_ca_cert)
+        .with_terms_of_service_agreed(true)
 }
 
 /// What the CLI does, through the library: the provider from the config, publishing at the
@@ -393,6 +394,7 @@ async fn cli_dns_command_at(
             &wildcard,
             "--challenge",
             challenge,
+            "--agree-tos",
         ])
         .arg("--config")
         .arg(&config)
@@ -425,6 +427,8 @@ async fn cli_issues_with_dns01_and_prints_the_audit() {
         "checking that 2 response(s) are visible".to_owned(),
         format!("_acme-challenge.{name}. TXT"),
         "1 of 1 servers serve it".to_owned(),
+        "registered, agreeing to the terms of service data:text/plain,Do%20what%20thou%20wilt"
+            .to_owned(),
         "cleaned up 2".to_owned(),
         format!("audit: pdns present GET {zone_url}"),
         format!("audit: pdns present PATCH {zone_url} allowed 204"),

@@ -381,6 +381,7 @@ async fn cli_issues_a_wildcard_validated_against_bind() -> anyhow::Result<()> {
     command
         .args([
             "issue",
+            "--agree-tos",
             "-d",
             &name,
             "-d",
