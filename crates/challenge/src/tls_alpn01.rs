@@ -92,14 +92,11 @@ const SUBJECT_COMMON_NAME: &str = "ACME TLS-ALPN-01 challenge";
 /// Random serial number length: 128 bits, well above the 64 bits CAs are held to.
 const SERIAL_LEN: usize = 16;
 
-/// The RSA modulus size of [`KeyType::Rsa2048`].
-const RSA_BITS: usize = 2048;
-
 /// The private-key algorithm of a challenge certificate.
 ///
 /// RFC 8737 places no constraint on it; P-256 is small, fast and accepted everywhere.
-/// Parses from `p256`, `p384`, `ed25519` or `rsa2048` (case-insensitive; `p-256`,
-/// `ecdsa-p256`, `secp256r1`, `rsa` and similar spellings too).
+/// Parses from `p256`, `p384`, `ed25519`, `rsa2048`, `rsa3072` or `rsa4096`
+/// (case-insensitive; `p-256`, `ecdsa-p256`, `secp256r1`, `rsa` and similar spellings too).
 ///
 /// ```
 /// use acmebox_challenge::tls_alpn01::KeyType;
@@ -118,24 +115,42 @@ pub enum KeyType {
     Ed25519,
     /// RSA with a 2048-bit modulus, PKCS#1 v1.5 with SHA-256 for the self-signature.
     Rsa2048,
+    /// RSA with a 3072-bit modulus (for certificates whose policy asks for more than 2048).
+    Rsa3072,
+    /// RSA with a 4096-bit modulus.
+    Rsa4096,
 }
 
 impl KeyType {
     /// Every key type, in the order the CLI lists them.
-    pub const ALL: [KeyType; 4] = [
+    pub const ALL: [KeyType; 6] = [
         KeyType::P256,
         KeyType::P384,
         KeyType::Ed25519,
         KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
     ];
 
-    /// The short name: `p256`, `p384`, `ed25519` or `rsa2048`.
+    /// The short name: `p256`, `p384`, `ed25519`, `rsa2048`, `rsa3072` or `rsa4096`.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::P256 => "p256",
             KeyType::P384 => "p384",
             KeyType::Ed25519 => "ed25519",
             KeyType::Rsa2048 => "rsa2048",
+            KeyType::Rsa3072 => "rsa3072",
+            KeyType::Rsa4096 => "rsa4096",
+        }
+    }
+
+    /// The modulus size of an RSA key type; `None` for the others.
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            KeyType::Rsa2048 => Some(2048),
+            KeyType::Rsa3072 => Some(3072),
+            KeyType::Rsa4096 => Some(4096),
+            KeyType::P256 | KeyType::P384 | KeyType::Ed25519 => None,
         }
     }
 
@@ -144,7 +159,7 @@ impl KeyType {
             KeyType::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyType::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
             KeyType::Ed25519 => &rcgen::PKCS_ED25519,
-            KeyType::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
         }
     }
 }
@@ -169,8 +184,10 @@ impl FromStr for KeyType {
             "p384" | "ecdsap384" | "secp384r1" => Ok(KeyType::P384),
             "ed25519" => Ok(KeyType::Ed25519),
             "rsa2048" | "rsa" => Ok(KeyType::Rsa2048),
+            "rsa3072" => Ok(KeyType::Rsa3072),
+            "rsa4096" => Ok(KeyType::Rsa4096),
             _ => Err(format!(
-                "unknown key type {:?}; use p256, p384, ed25519 or rsa2048",
+                "unknown key type {:?}; use p256, p384, ed25519, rsa2048, rsa3072 or rsa4096",
                 crate::echoed(s)
             )),
         }
@@ -200,10 +217,10 @@ impl CertificateKey {
     /// Generates a fresh key. RSA keys come from the pure-Rust `rsa` crate (ring cannot
     /// generate them) and take a moment; the others from ring.
     pub fn generate(key_type: KeyType) -> Result<Self> {
-        let pair = match key_type {
-            KeyType::Rsa2048 => generate_rsa_2048()?,
-            other => KeyPair::generate_for(other.signature_algorithm()).map_err(|err| {
-                certificate_error(format!("generating a {other} key failed: {err}"))
+        let pair = match key_type.rsa_bits() {
+            Some(bits) => generate_rsa(key_type, bits)?,
+            None => KeyPair::generate_for(key_type.signature_algorithm()).map_err(|err| {
+                certificate_error(format!("generating a {key_type} key failed: {err}"))
             })?,
         };
         Ok(CertificateKey {
@@ -254,16 +271,16 @@ impl CertificateKey {
 
     fn from_pair(pair: KeyPair) -> Result<Self> {
         let algorithm = pair.algorithm();
-        let Some(key_type) = KeyType::ALL
+        let Some(mut key_type) = KeyType::ALL
             .into_iter()
             .find(|kt| kt.signature_algorithm() == algorithm)
         else {
             return Err(certificate_error(
-                "the private key's algorithm is not one of p256, p384, ed25519 or rsa2048",
+                "the private key's algorithm is not one of p256, p384, ed25519 or rsa",
             ));
         };
-        if key_type == KeyType::Rsa2048 {
-            check_rsa_size(&pair)?;
+        if key_type.rsa_bits().is_some() {
+            key_type = rsa_key_type(&pair)?;
         }
         Ok(CertificateKey {
             key_type,
@@ -624,26 +641,29 @@ fn random_serial() -> Result<SerialNumber> {
     Ok(SerialNumber::from_slice(&serial))
 }
 
-fn generate_rsa_2048() -> Result<KeyPair> {
+fn generate_rsa(key_type: KeyType, bits: usize) -> Result<KeyPair> {
     use rsa::pkcs8::EncodePrivateKey as _;
 
     let fail = |what: &str, err: &dyn fmt::Display| {
-        certificate_error(format!("generating an RSA-2048 key failed ({what}): {err}"))
+        certificate_error(format!(
+            "generating an RSA-{bits} key failed ({what}): {err}"
+        ))
     };
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
         .map_err(|err| fail("generation", &err))?;
     let pkcs8 = private
         .to_pkcs8_der()
         .map_err(|err| fail("PKCS#8 encoding", &err))?;
     KeyPair::from_pkcs8_der_and_sign_algo(
         &PrivatePkcs8KeyDer::from(pkcs8.as_bytes()),
-        KeyType::Rsa2048.signature_algorithm(),
+        key_type.signature_algorithm(),
     )
     .map_err(|err| fail("loading into the signer", &err))
 }
 
-/// Refuses RSA keys other than 2048 bits, so that [`KeyType::Rsa2048`] never lies.
-fn check_rsa_size(pair: &KeyPair) -> Result<()> {
+/// The RSA key type of `pair` by its modulus size; other sizes are refused, so that a
+/// [`KeyType`] never lies.
+fn rsa_key_type(pair: &KeyPair) -> Result<KeyType> {
     use rsa::pkcs1::DecodeRsaPublicKey as _;
     use rsa::traits::PublicKeyParts as _;
 
@@ -651,13 +671,15 @@ fn check_rsa_size(pair: &KeyPair) -> Result<()> {
     let public = rsa::RsaPublicKey::from_pkcs1_der(pair.public_key_raw())
         .map_err(|_| certificate_error("the RSA public key could not be read"))?;
     let bits = public.n().bits();
-    if bits != RSA_BITS {
-        return Err(certificate_error(format!(
-            "the RSA key has {bits} bits; only 2048-bit RSA keys are supported (rsa2048), \
-             or use an ECDSA p256 key"
-        )));
-    }
-    Ok(())
+    KeyType::ALL
+        .into_iter()
+        .find(|kt| kt.rsa_bits() == Some(bits))
+        .ok_or_else(|| {
+            certificate_error(format!(
+                "the RSA key has {bits} bits; RSA keys of 2048, 3072 or 4096 bits are \
+                 supported, or use an ECDSA p256 key"
+            ))
+        })
 }
 
 /// Why a PEM private key could not be loaded, with what to do; never quotes the key.
@@ -793,6 +815,8 @@ mod tests {
             ),
             (KeyType::Ed25519, "1.3.101.112", None, 256),
             (KeyType::Rsa2048, "1.2.840.113549.1.1.1", None, 2048),
+            (KeyType::Rsa3072, "1.2.840.113549.1.1.1", None, 3072),
+            (KeyType::Rsa4096, "1.2.840.113549.1.1.1", None, 4096),
         ];
         for (key_type, algorithm, curve, bits) in cases {
             let options = CertificateOptions::default().with_key_type(key_type);
@@ -977,6 +1001,8 @@ mod tests {
             ("rsa2048", KeyType::Rsa2048),
             ("RSA-2048", KeyType::Rsa2048),
             ("rsa", KeyType::Rsa2048),
+            ("RSA-3072", KeyType::Rsa3072),
+            ("rsa4096", KeyType::Rsa4096),
         ];
         for (input, want) in ok {
             assert_eq!(input.parse::<KeyType>(), Ok(want), "{input}");
@@ -984,9 +1010,9 @@ mod tests {
         for key_type in KeyType::ALL {
             assert_eq!(key_type.to_string().parse::<KeyType>(), Ok(key_type));
         }
-        for bad in ["", "p521", "rsa4096", "dsa", "ed448"] {
+        for bad in ["", "p521", "rsa1024", "dsa", "ed448"] {
             let msg = bad.parse::<KeyType>().unwrap_err();
-            for choice in ["p256", "p384", "ed25519", "rsa2048"] {
+            for choice in ["p256", "p384", "ed25519", "rsa2048", "rsa3072", "rsa4096"] {
                 assert!(msg.contains(choice), "{bad:?}: {msg:?} lacks {choice}");
             }
         }

@@ -77,7 +77,7 @@ pub struct IssueArgs {
     provider: Option<String>,
     #[command(flatten)]
     dns: DnsArgs,
-    /// The certificate's key type: p256, p384, ed25519 or rsa2048.
+    /// The certificate's key type: p256, p384, ed25519, rsa2048, rsa3072 or rsa4096.
     #[arg(long, default_value = "p256", value_name = "TYPE")]
     key_type: KeyType,
     /// The certificate profile to ask the CA for (one its directory lists in

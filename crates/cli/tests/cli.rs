@@ -208,7 +208,7 @@ fn errors_are_sentences_on_stderr_with_a_failure_status() {
                 "--key-type",
                 "dsa",
             ],
-            "use p256, p384, ed25519 or rsa2048",
+            "use p256, p384, ed25519, rsa2048, rsa3072 or rsa4096",
         ),
         (
             &[

@@ -735,7 +735,7 @@ fn validity_secs(path: &Path) -> i64 {
 }
 
 /// `--profile` asks Pebble for its `shortlived` profile (6-day certificates, configured by the
-/// servers script) and gets one; a profile Pebble does not offer is refused with the list
+/// servers script) and gets one, here with an RSA-3072 key (`--key-type`); a profile Pebble does not offer is refused with the list
 /// before any order is created or record presented.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_issues_with_a_profile_and_refuses_an_unknown_one() {
@@ -745,13 +745,21 @@ async fn cli_issues_with_a_profile_and_refuses_an_unknown_one() {
     let wildcard = format!("*.{name}");
     let s = servers();
     let mut command = cli_dns01_command(tmp.path(), &name, &s.pdns_dns).await;
-    command.args(["--profile", "shortlived"]);
+    command.args(["--profile", "shortlived", "--key-type", "rsa3072"]);
     run_issue(command, &tmp.path().join("out"), &[&name, &wildcard]).await;
     let out = acmebox::client::OutputPaths::in_dir(&tmp.path().join("out"));
     let shortlived = validity_secs(&out.cert);
     assert!(
         (SIX_DAYS - 1..=SIX_DAYS).contains(&shortlived),
         "a shortlived certificate is valid for {shortlived} s"
+    );
+    let pem = std::fs::read(&out.cert).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    assert_eq!(
+        cert.public_key().parsed().unwrap().key_size(),
+        3072,
+        "--key-type rsa3072 gives a 3072-bit RSA key"
     );
     assert_nothing_left("example.test.", &name);
 
