@@ -26,8 +26,17 @@ use tokio::signal::unix::{SignalKind, signal};
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// A name (or `*.` wildcard, or IP address) the certificate is for; repeat for more.
-    #[arg(short = 'd', long = "domain", value_name = "NAME", required = true)]
+    #[arg(
+        short = 'd',
+        long = "domain",
+        value_name = "NAME",
+        required_unless_present = "csr"
+    )]
     domains: Vec<String>,
+    /// Bring your own certificate signing request (PEM or DER): the key stays yours, no
+    /// key.pem is written, and the names come from the request unless -d gives them.
+    #[arg(long, value_name = "FILE")]
+    csr: Option<PathBuf>,
     /// The challenge type to answer: dns-01, dns-account-01, http-01 or tls-alpn-01.
     #[arg(long, value_name = "TYPE")]
     challenge: ChallengeType,
@@ -151,11 +160,20 @@ pub fn run(args: IssueArgs) -> anyhow::Result<()> {
 /// Gets the certificate `args` describe; with `replaces`, as the renewal of the certificate
 /// with that ARI identifier.
 pub(crate) async fn issue(args: &IssueArgs, replaces: Option<&str>) -> anyhow::Result<()> {
-    let identifiers = args
-        .domains
-        .iter()
-        .map(|name| Identifier::parse(name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let csr = match &args.csr {
+        Some(file) => Some(acmebox::client::csr_der(
+            &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+        )?),
+        None => None,
+    };
+    let identifiers = match (&csr, args.domains.is_empty()) {
+        (Some(der), true) => acmebox::client::csr_identifiers(der)?,
+        _ => args
+            .domains
+            .iter()
+            .map(|name| Identifier::parse(name))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let options = args.account_options()?;
 
     let progress = Progress::new();
@@ -168,6 +186,9 @@ pub(crate) async fn issue(args: &IssueArgs, replaces: Option<&str>) -> anyhow::R
     }
     if let Some(replaces) = replaces {
         request = request.with_replaces(replaces);
+    }
+    if let Some(der) = csr {
+        request = request.with_csr(der);
     }
     request.check(args.challenge)?;
     let answering = challenge_handler(args, &progress).await?;

@@ -180,9 +180,14 @@ impl Account {
         order_url: String,
         request: &IssueRequest,
     ) -> Result<IssuedCertificate> {
-        let key =
-            CertificateKey::generate(request.key_type).map_err(|err| csr_error(request, err))?;
-        let csr = certificate_request(request, &key)?;
+        let (csr, key_pem) = match &request.csr {
+            Some(der) => (der.clone(), None),
+            None => {
+                let key = CertificateKey::generate(request.key_type)
+                    .map_err(|err| csr_error(request, err))?;
+                (certificate_request(request, &key)?, Some(key.to_pem()))
+            }
+        };
         order
             .finalize_csr(&csr)
             .await
@@ -207,17 +212,18 @@ impl Account {
         };
 
         let out_dir = request.out_dir.clone();
-        let key_pem = key.to_pem();
         let written = chain.clone();
-        let paths = tokio::task::spawn_blocking(move || write_files(&out_dir, &written, &key_pem))
-            .await
-            .map_err(|join| {
-                IoError::new(
-                    "write the certificate into",
-                    &request.out_dir,
-                    std::io::Error::other(join.to_string()),
-                )
-            })??;
+        let paths = tokio::task::spawn_blocking(move || {
+            write_files(&out_dir, &written, key_pem.as_deref())
+        })
+        .await
+        .map_err(|join| {
+            IoError::new(
+                "write the certificate into",
+                &request.out_dir,
+                std::io::Error::other(join.to_string()),
+            )
+        })??;
         request.emit(IssueEvent::Done {
             paths: paths.clone(),
         });
@@ -601,6 +607,29 @@ pub(super) fn check_request(request: &IssueRequest, kind: ChallengeType) -> Resu
     if request.identifiers.is_empty() {
         return Err(order_error("(not created)", "no identifiers were given"));
     }
+    if let Some(der) = &request.csr {
+        let mut in_csr = csr_identifiers(der)?;
+        let mut asked = request.identifiers.clone();
+        in_csr.sort_by_key(ToString::to_string);
+        asked.sort_by_key(ToString::to_string);
+        if in_csr != asked {
+            let list = |ids: &[Identifier]| {
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(order_error(
+                "(not created)",
+                format!(
+                    "the certificate signing request is for {} but the identifiers asked for \
+                     are {}; ask for the names the request holds",
+                    list(&in_csr),
+                    list(&asked)
+                ),
+            ));
+        }
+    }
     let mut seen = HashSet::new();
     for identifier in &request.identifiers {
         if !seen.insert(identifier) {
@@ -617,6 +646,75 @@ pub(super) fn check_request(request: &IssueRequest, kind: ChallengeType) -> Resu
         Challenge::new(kind, identifier.clone(), placeholder)?;
     }
     Ok(())
+}
+
+/// The DER of a certificate signing request file, PEM (`CERTIFICATE REQUEST`, as openssl
+/// writes it) or DER.
+pub fn csr_der(file: &[u8]) -> Result<Vec<u8>> {
+    if !file.trim_ascii_start().starts_with(b"-----BEGIN") {
+        return Ok(file.to_vec());
+    }
+    let fail = |reason: String| Error::CertificateRequest {
+        identifiers: "(from the request)".to_owned(),
+        reason,
+    };
+    let (_, pem) = x509_parser::pem::parse_x509_pem(file)
+        .map_err(|err| fail(format!("the PEM file cannot be read: {err}")))?;
+    if !pem.label.ends_with("CERTIFICATE REQUEST") {
+        return Err(fail(format!(
+            "the PEM file holds a {}, not a CERTIFICATE REQUEST; make one with \
+             `openssl req -new -key key.pem -addext subjectAltName=DNS:example.com`",
+            pem.label
+        )));
+    }
+    Ok(pem.contents)
+}
+
+/// The names a DER certificate signing request asks for: the DNS names and IP addresses of its
+/// subjectAltName extension (RFC 5280 §4.2.1.6), as identifiers.
+pub fn csr_identifiers(der: &[u8]) -> Result<Vec<Identifier>> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    use x509_parser::prelude::FromDer as _;
+    let fail = |reason: String| Error::CertificateRequest {
+        identifiers: "(from the request)".to_owned(),
+        reason,
+    };
+    let (_, csr) = x509_parser::certification_request::X509CertificationRequest::from_der(der)
+        .map_err(|err| {
+            fail(format!(
+                "it is not a DER certificate signing request: {err}"
+            ))
+        })?;
+    let mut identifiers = Vec::new();
+    for extension in csr.requested_extensions().into_iter().flatten() {
+        let ParsedExtension::SubjectAlternativeName(san) = extension else {
+            continue;
+        };
+        for name in &san.general_names {
+            let text = match name {
+                GeneralName::DNSName(dns) => (*dns).to_owned(),
+                GeneralName::IPAddress(bytes) => match bytes.len() {
+                    4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default())
+                        .to_string(),
+                    16 => {
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default())
+                            .to_string()
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            identifiers.push(Identifier::parse(&text)?);
+        }
+    }
+    if identifiers.is_empty() {
+        return Err(fail(
+            "it names no DNS name or IP address in a subjectAltName extension; CAs issue only \
+             for those"
+                .to_owned(),
+        ));
+    }
+    Ok(identifiers)
 }
 
 /// The DER certificate signing request for the request's identifiers (RFC 8555 §7.4), with an
@@ -682,6 +780,39 @@ fn challenge_type_name(kind: &instant_acme::ChallengeType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_requests_are_read_from_pem_or_der_and_their_names_listed() {
+        let key = CertificateKey::generate(acmebox_challenge::tls_alpn01::KeyType::P256).unwrap();
+        let request = IssueRequest::new(
+            vec![
+                Identifier::parse("example.test").unwrap(),
+                Identifier::parse("*.example.test").unwrap(),
+                Identifier::parse("192.0.2.7").unwrap(),
+            ],
+            "out",
+        );
+        let der = certificate_request(&request, &key).unwrap();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der)
+        );
+        assert_eq!(csr_der(pem.as_bytes()).unwrap(), der);
+        assert_eq!(csr_der(&der).unwrap(), der);
+        let names: Vec<String> = csr_identifiers(&der)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["example.test", "*.example.test", "192.0.2.7"]);
+        let cert = pem.replace("CERTIFICATE REQUEST", "CERTIFICATE");
+        let err = csr_der(cert.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains("holds a CERTIFICATE, not a CERTIFICATE REQUEST"),
+            "{err}"
+        );
+        assert!(csr_identifiers(b"not der").is_err());
+    }
 
     #[test]
     fn request_checks_table() {

@@ -73,6 +73,7 @@ pub use error::{Error, Result};
 pub use http01_responder::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_HEAD, DEFAULT_READ_TIMEOUT, Http01Responder,
 };
+pub use issue::{csr_der, csr_identifiers};
 pub use output::OutputPaths;
 pub use presented::Presented;
 pub use renewal::{
@@ -229,6 +230,7 @@ pub struct IssueRequest {
     key_type: KeyType,
     profile: Option<String>,
     replaces: Option<String>,
+    csr: Option<Vec<u8>>,
     ready_check: Option<Arc<dyn ReadyCheck>>,
     progress: Option<Arc<ProgressFn>>,
     validation_timeout: Duration,
@@ -247,6 +249,7 @@ impl IssueRequest {
             key_type: KeyType::P256,
             profile: None,
             replaces: None,
+            csr: None,
             ready_check: None,
             progress: None,
             validation_timeout: DEFAULT_VALIDATION_TIMEOUT,
@@ -275,6 +278,14 @@ impl IssueRequest {
     /// and know the old one is superseded.
     pub fn with_replaces(mut self, certificate_id: impl Into<String>) -> Self {
         self.replaces = Some(certificate_id.into());
+        self
+    }
+
+    /// Finalizes with this certificate signing request (DER) instead of a fresh key: the key
+    /// stays with whoever made the request, and no `key.pem` is written. Its names must be
+    /// the request's identifiers ([`csr_identifiers`]).
+    pub fn with_csr(mut self, der: Vec<u8>) -> Self {
+        self.csr = Some(der);
         self
     }
 

@@ -83,7 +83,15 @@ const KEPT_VERSIONS: usize = 5;
 /// into `live/`. So the four names switch from one version to the next together: a
 /// certificate is never paired with another version's key, and a half-written file is never
 /// visible. The older versions are kept ([`KEPT_VERSIONS`]).
-pub(super) fn write_files(dir: &Path, chain: &SplitChain, key_pem: &str) -> Result<OutputPaths> {
+///
+/// Without `key_pem` (a certificate for a signing request the caller made), no key is
+/// written and a `key.pem` link of an earlier version is removed, never left pointing at a key
+/// that does not belong to the new certificate.
+pub(super) fn write_files(
+    dir: &Path,
+    chain: &SplitChain,
+    key_pem: Option<&str>,
+) -> Result<OutputPaths> {
     let create = |path: &Path| {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -98,7 +106,9 @@ pub(super) fn write_files(dir: &Path, chain: &SplitChain, key_pem: &str) -> Resu
     let version = archive.join(next.to_string());
     create(&version)?;
     let files = OutputPaths::in_dir(&version);
-    write_file_atomic(&files.key, key_pem.as_bytes(), 0o600)?;
+    if let Some(key_pem) = key_pem {
+        write_file_atomic(&files.key, key_pem.as_bytes(), 0o600)?;
+    }
     write_file_atomic(&files.cert, chain.leaf.as_bytes(), 0o644)?;
     write_file_atomic(&files.chain, chain.intermediates.as_bytes(), 0o644)?;
     let fullchain = format!("{}{}", chain.leaf, chain.intermediates);
@@ -109,7 +119,17 @@ pub(super) fn write_files(dir: &Path, chain: &SplitChain, key_pem: &str) -> Resu
         &Path::new("archive").join(next.to_string()),
     )?;
     let paths = OutputPaths::in_dir(dir);
-    for path in [&paths.cert, &paths.chain, &paths.fullchain, &paths.key] {
+    let mut names = vec![&paths.cert, &paths.chain, &paths.fullchain];
+    if key_pem.is_some() {
+        names.push(&paths.key);
+    } else {
+        match std::fs::remove_file(&paths.key) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(IoError::new("remove", &paths.key, err).into()),
+        }
+    }
+    for path in names {
         let name = path.file_name().unwrap_or_default();
         let target = Path::new("live").join(name);
         if std::fs::read_link(path).ok().as_deref() != Some(target.as_path()) {
@@ -190,7 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("new/sub");
         let chain = split_chain(&format!("{BEGIN}\nA\n{END}\n{BEGIN}\nB\n{END}\n")).unwrap();
-        let paths = write_files(&out, &chain, "KEY").unwrap();
+        let paths = write_files(&out, &chain, Some("KEY")).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&paths.key), 0o600);
         assert_eq!(mode(&paths.cert), 0o644);
@@ -208,7 +228,7 @@ mod tests {
         std::fs::write(out.join("cert.pem"), "OLD").unwrap();
         let one = split_chain(&format!("{BEGIN}\nA\n{END}\n")).unwrap();
         let two = split_chain(&format!("{BEGIN}\nB\n{END}\n")).unwrap();
-        let paths = write_files(&out, &one, "KEY1").unwrap();
+        let paths = write_files(&out, &one, Some("KEY1")).unwrap();
         assert_eq!(
             std::fs::read_link(&paths.cert).unwrap(),
             Path::new("live/cert.pem")
@@ -217,7 +237,7 @@ mod tests {
             std::fs::read_link(out.join("live")).unwrap(),
             Path::new("archive/1")
         );
-        write_files(&out, &two, "KEY2").unwrap();
+        write_files(&out, &two, Some("KEY2")).unwrap();
         assert_eq!(
             std::fs::read_link(out.join("live")).unwrap(),
             Path::new("archive/2")
@@ -229,7 +249,7 @@ mod tests {
             "KEY1"
         );
         for _ in 0..KEPT_VERSIONS + 2 {
-            write_files(&out, &two, "KEY").unwrap();
+            write_files(&out, &two, Some("KEY")).unwrap();
         }
         assert_eq!(versions(&out.join("archive")).unwrap().len(), KEPT_VERSIONS);
         let leftovers: Vec<_> = std::fs::read_dir(&out)

@@ -1172,3 +1172,77 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// `--csr`: the certificate is for the caller's own request (made by openssl, for a name and
+/// its wildcard), signed for the caller's key, and acmebox writes no key; a request for other
+/// names than asked is refused before any order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_issues_for_a_csr_and_writes_no_key() {
+    let s = servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let name = unique("csr");
+    let wildcard = format!("*.{name}");
+    let key = tmp.path().join("own.key");
+    let csr = tmp.path().join("request.csr");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)
+        .args(["-subj", &format!("/CN={name}"), "-addext"])
+        .arg(format!("subjectAltName=DNS:{name},DNS:{wildcard}"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let mut command = cli_dns_command("dns-01", tmp.path(), &name, &s.pdns_dns).await;
+    command.arg("--csr").arg(&csr);
+    let out = command.stdin(Stdio::null()).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let paths = acmebox::client::OutputPaths::in_dir(&tmp.path().join("out"));
+    acmebox_tests::certs::check_chain_issued_by(
+        &paths.cert,
+        &paths.chain,
+        &[&name, &wildcard],
+        &s.pebble_mgmt,
+    );
+    assert!(
+        !paths.key.exists(),
+        "acmebox wrote a key for a request it did not make"
+    );
+    assert_eq!(
+        public_key(&["x509", "-noout", "-pubkey"], &paths.cert),
+        public_key(&["pkey", "-pubout"], &key),
+        "the certificate is for the request's key"
+    );
+    assert_nothing_left("example.test.", &name);
+
+    let other = unique("csr-other");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = cli_dns_command("dns-01", tmp.path(), &other, &s.pdns_dns).await;
+    command.arg("--csr").arg(&csr);
+    let out = command.stdin(Stdio::null()).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the certificate signing request is for *.{name}, {name} but the identifiers asked \
+             for are *.{other}, {other}; ask for the names the request holds"
+        )) && !stderr.contains("order created"),
+        "{stderr}"
+    );
+}
