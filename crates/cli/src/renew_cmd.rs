@@ -157,8 +157,10 @@ async fn renew(args: RenewArgs) -> anyhow::Result<std::process::ExitCode> {
         None => registered(&registry(args.state_dir.as_deref())?)?,
     };
     let (mut renewed, mut waiting, mut failed) = (0, 0, 0);
+    // Lineages of one account share it: the CA's directory is fetched once per account.
+    let mut accounts = Accounts::new();
     for dir in &dirs {
-        match renew_one(dir, &args).await {
+        match renew_one(dir, &args, &mut accounts).await {
             Ok(true) => renewed += 1,
             Ok(false) => waiting += 1,
             Err(err) => {
@@ -198,8 +200,11 @@ fn registered(registry: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// The accounts loaded so far, by directory URL and account file.
+type Accounts = std::collections::HashMap<(String, PathBuf), Account>;
+
 /// Checks and, when due, renews the lineage in `dir`; `Ok(true)` when renewed.
-async fn renew_one(dir: &Path, args: &RenewArgs) -> anyhow::Result<bool> {
+async fn renew_one(dir: &Path, args: &RenewArgs, accounts: &mut Accounts) -> anyhow::Result<bool> {
     let Some(lineage) = read_lineage(dir)? else {
         bail!("it has no {LINEAGE_FILE}; was this certificate got with `acmebox issue`?");
     };
@@ -222,7 +227,19 @@ async fn renew_one(dir: &Path, args: &RenewArgs) -> anyhow::Result<bool> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default();
-    let account = Account::load_or_create(&issue.account_options()?).await?;
+    let options = issue.account_options()?;
+    let key = (
+        options.directory().to_owned(),
+        std::path::absolute(options.account_file())?,
+    );
+    let account = match accounts.get(&key) {
+        Some(account) => account.clone(),
+        None => {
+            let account = Account::load_or_create(&options).await?;
+            accounts.insert(key, account.clone());
+            account
+        }
+    };
     let now = time::OffsetDateTime::now_utc();
     let decision = account
         .renewal_decision(&cert, &mut state, args.renew_remaining, now)
