@@ -30,21 +30,8 @@ RANDOM=$seed
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/acmebox-soak.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-origin=${ACMEBOX_PDNS_API_URL%%/api/*}
-printf '%s' "$ACMEBOX_PDNS_API_KEY" >"$work/key"
-cat >"$work/acmebox.toml" <<TOML
-cache_dir = "cache"
-state_dir = "state"
-
-[providers.pdns]
-component = "$component"
-allow = ["danger:$origin"]
-ttl = 60
-
-[providers.pdns.config]
-api_url = "$origin"
-api_key = { file = "key", secret = true }
-TOML
+. "$(dirname "${BASH_SOURCE[0]}")/pdns-config.sh"
+write_pdns_config "$work" "$component"
 
 steps=(order-created challenge-ready checking-ready validating challenge-cleaned-up none)
 declare -A stopped=()

@@ -35,19 +35,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/acmebox-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 origin=${ACMEBOX_PDNS_API_URL%%/api/*}
-printf '%s' "$ACMEBOX_PDNS_API_KEY" >"$work/key"
-cat >"$work/acmebox.toml" <<EOF
-cache_dir = "cache"
-
-[providers.pdns]
-component = "$component"
-allow = ["danger:$origin"]
-ttl = 60
-
-[providers.pdns.config]
-api_url = "$origin"
-api_key = { file = "key", secret = true }
-EOF
+. "$(dirname "${BASH_SOURCE[0]}")/pdns-config.sh"
+write_pdns_config "$work" "$component"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

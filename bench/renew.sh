@@ -37,21 +37,8 @@ pebble_log="$ACMEBOX_SERVERS_DIR/logs/pebble.log"
 work=$(mktemp -d "${TMPDIR:-/tmp}/acmebox-renew.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export XDG_STATE_HOME="$work/state"
-origin=${ACMEBOX_PDNS_API_URL%%/api/*}
-printf '%s' "$ACMEBOX_PDNS_API_KEY" >"$work/key"
-cat >"$work/acmebox.toml" <<EOF
-cache_dir = "cache"
-state_dir = "state"
-
-[providers.pdns]
-component = "$component"
-allow = ["danger:$origin"]
-ttl = 60
-
-[providers.pdns.config]
-api_url = "$origin"
-api_key = { file = "key", secret = true }
-EOF
+. "$(dirname "${BASH_SOURCE[0]}")/pdns-config.sh"
+write_pdns_config "$work" "$component"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 requests() { grep -c -- '-> calling handler()' "$pebble_log" || true; }
@@ -101,5 +88,4 @@ print(f"| `renew --all`, {lineages} lineages, {due} due | median | min | max |")
 print("|---|---|---|---|")
 print(f"| wall time | {statistics.median(ms)/1000:.1f} s | {min(ms)/1000:.1f} s | {max(ms)/1000:.1f} s |")
 print(f"| requests to the CA | {statistics.median(reqs):.0f} | {min(reqs)} | {max(reqs)} |")
-print(f"| per lineage not due | {statistics.median(ms)/lineages:.0f} ms (whole run / lineages) | | |")
 PY

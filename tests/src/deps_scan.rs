@@ -86,6 +86,23 @@ const SHELL_WORDS: &[&str] = &[
     "kill", "sudo", "nohup", "env", "setsid",
 ];
 
+/// The text of the scripts `source` (at `file`) reads with `.` or `source` from its own
+/// directory (`. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"`), joined.
+fn sourced_siblings(file: &Path, source: &str) -> String {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    source
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with(". ") || l.starts_with("source "))
+        .filter_map(|l| {
+            let name = l.trim_end().trim_end_matches('"').rsplit('/').next()?;
+            name.ends_with(".sh").then(|| dir.join(name))
+        })
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Wrappers whose first argument is the program they run.
 const WRAPPERS: &[&str] = &["exec", "time", "sudo", "nohup", "env", "setsid", "command"];
 
@@ -95,8 +112,15 @@ const WRAPPERS: &[&str] = &["exec", "time", "sudo", "nohup", "env", "setsid", "c
 /// not `$(...)` inside double quotes), case labels, `command -v` checks and words that are not
 /// plain names (paths, expansions, options).
 pub fn started_in_shell(source: &str, path: &str) -> Vec<Started> {
+    started_in_shell_sourcing(source, path, "")
+}
+
+/// [`started_in_shell`] for a script that sources `sourced` (the text of the files it reads
+/// with `.` or `source`): the functions those define are not programs either.
+pub fn started_in_shell_sourcing(source: &str, path: &str, sourced: &str) -> Vec<Started> {
     let functions: BTreeSet<&str> = source
         .lines()
+        .chain(sourced.lines())
         .filter_map(|l| {
             let l = l.trim_start().trim_start_matches("function ");
             let (name, rest) = l.split_once("()")?;
@@ -390,7 +414,11 @@ pub fn scan_repository(root: &Path) -> anyhow::Result<Vec<Started>> {
             || name == "run"
             || source.starts_with("#!/usr/bin/env bash")
         {
-            found.extend(started_in_shell(&source, &shown));
+            found.extend(started_in_shell_sourcing(
+                &source,
+                &shown,
+                &sourced_siblings(&file, &source),
+            ));
         }
     }
     // This file names programs in its own tests.
@@ -443,6 +471,22 @@ pub fn check(started: &[Started], manifest: &BTreeSet<String>) -> Result<(), Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn functions_of_a_sourced_script_are_not_programs() {
+        let script = ". \"$(dirname \"${BASH_SOURCE[0]}\")/lib.sh\"\nwrite_config \"$work\"\n";
+        let named: Vec<String> = started_in_shell(script, "a.sh")
+            .into_iter()
+            .map(|s| s.program)
+            .collect();
+        assert_eq!(named, ["dirname", "write_config"]);
+        let lib = "write_config() {\n    printf x\n}\n";
+        let named: Vec<String> = started_in_shell_sourcing(script, "a.sh", lib)
+            .into_iter()
+            .map(|s| s.program)
+            .collect();
+        assert_eq!(named, ["dirname"]);
+    }
+
     use super::*;
 
     fn names(found: &[Started]) -> Vec<&str> {

@@ -899,8 +899,9 @@ async fn cli_registers_with_an_external_account_binding() {
 
 /// `acmebox renew` for one lineage: `XDG_STATE_HOME` (where `issue` registers lineages) is
 /// `state`; the provider's key comes from the environment as for `issue`.
-fn renew(state: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(acmebox_bin())
+/// Called after an `issue`, which built the binary.
+async fn renew(state: &Path, extra: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new(acmebox_bin())
         .args(["renew", "--all"])
         .args(extra)
         .env("XDG_STATE_HOME", state)
@@ -908,6 +909,7 @@ fn renew(state: &Path, extra: &[&str]) -> (bool, String) {
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
+        .await
         .expect("running acmebox renew");
     (
         out.status.success(),
@@ -1004,12 +1006,7 @@ async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
     let paths = acmebox::client::OutputPaths::in_dir(&out);
     let first = serial(&paths.cert);
 
-    let (ok, stderr) = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || renew(&state, &[])
-    })
-    .await
-    .unwrap();
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains("not due until") && stderr.contains("(ARI); the CA is asked again after"),
@@ -1026,7 +1023,7 @@ async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
         &paths.cert,
         r#"{"suggestedWindow":{"start":"2020-01-01T00:00:00Z","end":"2020-01-02T00:00:00Z"}}"#,
     );
-    let (ok, stderr) = renew(&state, &[]);
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok && stderr.contains("0 renewed, 1 not due"), "{stderr}");
     // As if the Retry-After had passed.
     let state_file = out.join("renewal.json");
@@ -1034,12 +1031,7 @@ async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
         serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
     saved["next_check"] = json!(0);
     std::fs::write(&state_file, saved.to_string()).unwrap();
-    let (ok, stderr) = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || renew(&state, &[])
-    })
-    .await
-    .unwrap();
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains(
@@ -1061,7 +1053,7 @@ async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
     );
     assert_nothing_left("example.test.", &name);
 
-    let (ok, stderr) = renew(&state, &[]);
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok && stderr.contains("0 renewed, 1 not due"), "{stderr}");
     assert_eq!(serial(&paths.cert), second);
 }
@@ -1078,12 +1070,7 @@ async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
     let first = serial(&paths.cert);
     set_renewal_info(&paths.cert, "not json");
 
-    let (ok, stderr) = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || renew(&state, &[])
-    })
-    .await
-    .unwrap();
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains("its renewal information is unusable")
@@ -1091,12 +1078,7 @@ async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
             && stderr.contains("0 renewed, 1 not due"),
         "{stderr}"
     );
-    let (ok, stderr) = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || renew(&state, &["--renew-remaining", "1"])
-    })
-    .await
-    .unwrap();
+    let (ok, stderr) = renew(&state, &["--renew-remaining", "1"]).await;
     assert!(ok && stderr.contains("1 renewed"), "{stderr}");
     assert_ne!(serial(&paths.cert), first);
     assert_eq!(
@@ -1149,12 +1131,7 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
 
-    let (ok, stderr) = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || renew(&state, &[])
-    })
-    .await
-    .unwrap();
+    let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok && stderr.contains("1 renewed"), "{stderr}");
     assert_ne!(serial(&paths.cert), first);
     assert_nothing_left("example.test.", &name);

@@ -19,22 +19,7 @@ fn powerdns_and_pebble_are_up() {
     let zone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(zone["name"], "example.test.");
 
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sS",
-            "--fail",
-            "--cacert",
-            &s.pebble_ca_cert,
-            &s.pebble_directory,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = pebble_directory(&s.pebble_directory);
     assert!(
         dir["newOrder"]
             .as_str()
@@ -48,22 +33,24 @@ fn powerdns_and_pebble_are_up() {
 #[test]
 fn pebble_is_current_and_the_eab_pebble_requires_a_binding() {
     let s = servers();
-    let directory = |url: &str| -> serde_json::Value {
-        let out = std::process::Command::new("curl")
-            .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert, url])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
-    let main = directory(&s.pebble_directory);
+    let main = pebble_directory(&s.pebble_directory);
     assert_eq!(main["meta"]["externalAccountRequired"], false);
     assert!(main["meta"]["profiles"]["shortlived"].is_string(), "{main}");
     assert!(main["renewalInfo"].is_string(), "{main}");
-    let eab = directory(&s.pebble_eab_directory);
+    let eab = pebble_directory(&s.pebble_eab_directory);
     assert_eq!(eab["meta"]["externalAccountRequired"], true, "{eab}");
+}
+
+/// The ACME directory a Pebble serves at `url`.
+fn pebble_directory(url: &str) -> serde_json::Value {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "--cacert", &servers().pebble_ca_cert, url])
+        .output()
+        .expect("running curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON directory")
 }
