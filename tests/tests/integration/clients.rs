@@ -409,3 +409,160 @@ fn serve_explains_bad_requests() {
     assert_eq!(code, "200", "{body}");
     assert_nothing_left(&domain);
 }
+
+/// Installs the certbot plugin of `integrations/certbot-dns-acmebox` into `dir` (offline, with
+/// the pip of the venv `scripts/deps.sh` made), for `PYTHONPATH`. It is built from a copy in
+/// `dir`: a build writes into its source, and tests run at once.
+fn install_certbot_plugin(dir: &Path) -> PathBuf {
+    let root = acmebox_tests::repo_root();
+    let source = dir.join("plugin-source");
+    let package = root.join("integrations/certbot-dns-acmebox");
+    for file in [
+        "pyproject.toml",
+        "README.md",
+        "certbot_dns_acmebox/__init__.py",
+        "certbot_dns_acmebox/authenticator.py",
+    ] {
+        let to = source.join(file);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("making the copy");
+        std::fs::copy(package.join(file), &to).expect("copying the plugin");
+    }
+    let target = dir.join("plugin");
+    let mut command = Command::new(root.join("target/certbot-venv/bin/pip"));
+    command
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+        ])
+        .args(["--no-build-isolation", "--no-index", "--target"])
+        .arg(&target)
+        .arg(&source);
+    assert_success(
+        &run(command, "pip install of the plugin"),
+        "pip install of the plugin",
+    );
+    target
+}
+
+/// `certbot certonly --authenticator dns-acmebox` for `domain` and its wildcard, with the
+/// program `certbot` (a path), the plugin from `plugin`, checking propagation at
+/// `authoritative`; its directories under `tmp/certbot`.
+fn certbot_plugin_command(
+    certbot: &Path,
+    plugin: &Path,
+    tmp: &Path,
+    domain: &str,
+    authoritative: &str,
+) -> Command {
+    let s = servers();
+    let config = write_config(tmp);
+    let certbot_dir = tmp.join("certbot");
+    let mut command = Command::new(certbot);
+    command
+        .env("PYTHONPATH", plugin)
+        .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
+        .args(["certonly", "--non-interactive", "--agree-tos"])
+        .args([
+            "--register-unsafely-without-email",
+            "--server",
+            &s.pebble_directory,
+        ])
+        .arg("--config-dir")
+        .arg(certbot_dir.join("config"))
+        .arg("--work-dir")
+        .arg(certbot_dir.join("work"))
+        .arg("--logs-dir")
+        .arg(certbot_dir.join("logs"))
+        .args(["--authenticator", "dns-acmebox", "--dns-acmebox-config"])
+        .arg(&config)
+        .args(["--dns-acmebox-provider", "pdns", "--dns-acmebox-binary"])
+        .arg(acmebox_bin())
+        .args(["--dns-acmebox-authoritative", authoritative])
+        .args([
+            "--cert-name",
+            "plugin",
+            "-d",
+            domain,
+            "-d",
+            &format!("*.{domain}"),
+        ]);
+    command
+}
+
+/// [`certbot_plugin_command`] gets a certificate, acmebox waiting for propagation instead
+/// of certbot, and leaves nothing in DNS.
+fn certbot_with_the_plugin(certbot: &Path, plugin: &Path, tmp: &Path, label: &str) {
+    let s = servers();
+    let domain = unique(label);
+    let certbot_dir = tmp.join("certbot");
+    let command = certbot_plugin_command(certbot, plugin, tmp, &domain, &s.pdns_dns);
+    let what = format!("{} with the dns-acmebox plugin", certbot.display());
+    assert_success(&run(command, &what), &what);
+    let live = certbot_dir.join("config").join("live").join("plugin");
+    check_chain(
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        &[&domain, &format!("*.{domain}")],
+    );
+    assert_private_key(&live.join("privkey.pem"));
+    let log = std::fs::read_to_string(certbot_dir.join("logs").join("letsencrypt.log"))
+        .expect("certbot's log");
+    assert_eq!(log.matches("pdns present: ok").count(), 2, "{log}");
+    assert_eq!(log.matches("pdns cleanup: ok").count(), 2, "{log}");
+    assert!(log.contains("served by 1 nameserver(s)"), "{log}");
+    // acmebox waited for propagation: certbot did not sleep.
+    assert!(
+        !log.contains("Waiting 10 seconds") && !log.contains("Waiting 60 seconds"),
+        "{log}"
+    );
+    assert!(!log.contains(&s.pdns_api_key));
+    assert_nothing_left(&domain);
+}
+
+/// The certbot plugin with a current certbot from PyPI (the venv of `scripts/deps.sh`).
+#[test]
+fn the_certbot_plugin_with_a_current_certbot() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let plugin = install_certbot_plugin(tmp.path());
+    let certbot = acmebox_tests::repo_root().join("target/certbot-venv/bin/certbot");
+    certbot_with_the_plugin(&certbot, &plugin, tmp.path(), "plugin-pypi");
+}
+
+/// The same plugin with Debian's certbot 2.1.
+#[test]
+fn the_certbot_plugin_with_debians_certbot() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let plugin = install_certbot_plugin(tmp.path());
+    certbot_with_the_plugin(
+        Path::new("/usr/bin/certbot"),
+        &plugin,
+        tmp.path(),
+        "plugin-debian",
+    );
+}
+
+/// A record presented by the plugin is removed when the authorization fails after it: here
+/// propagation is checked at a nameserver that never answers, with a 2 s timeout.
+#[test]
+fn the_certbot_plugin_cleans_up_when_the_challenge_fails() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let plugin = install_certbot_plugin(tmp.path());
+    let certbot = acmebox_tests::repo_root().join("target/certbot-venv/bin/certbot");
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    let silent = silent.local_addr().expect("its address").to_string();
+    let domain = unique("plugin-fails");
+    let mut command = certbot_plugin_command(&certbot, &plugin, tmp.path(), &domain, &silent);
+    command.args(["--dns-acmebox-propagation-timeout", "2s"]);
+    let out = run(command, "certbot with a nameserver that never answers");
+    assert!(
+        !out.status.success(),
+        "certbot succeeded without propagation"
+    );
+    let log = std::fs::read_to_string(tmp.path().join("certbot/logs/letsencrypt.log"))
+        .expect("certbot's log");
+    assert!(log.contains("pdns present: ok"), "{log}");
+    assert!(log.contains("pdns cleanup: ok"), "{log}");
+    assert_nothing_left(&domain);
+}
