@@ -188,21 +188,8 @@ fn certbot_hooks_issue_apex_and_wildcard() {
         )
     };
     let certbot_dir = tmp.path().join("certbot");
-    let mut command = Command::new("certbot");
+    let mut command = certbot_certonly(Path::new("certbot"), &certbot_dir);
     command
-        .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
-        .args(["certonly", "--non-interactive", "--agree-tos"])
-        .args([
-            "--register-unsafely-without-email",
-            "--server",
-            &s.pebble_directory,
-        ])
-        .arg("--config-dir")
-        .arg(certbot_dir.join("config"))
-        .arg("--work-dir")
-        .arg(certbot_dir.join("work"))
-        .arg("--logs-dir")
-        .arg(certbot_dir.join("logs"))
         .args(["--manual", "--preferred-challenges", "dns"])
         .args(["--manual-auth-hook", &hook("auth")])
         .args(["--manual-cleanup-hook", &hook("cleanup")])
@@ -456,25 +443,10 @@ fn certbot_plugin_command(
     domain: &str,
     authoritative: &str,
 ) -> Command {
-    let s = servers();
     let config = write_config(tmp);
-    let certbot_dir = tmp.join("certbot");
-    let mut command = Command::new(certbot);
+    let mut command = certbot_certonly(certbot, &tmp.join("certbot"));
     command
         .env("PYTHONPATH", plugin)
-        .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
-        .args(["certonly", "--non-interactive", "--agree-tos"])
-        .args([
-            "--register-unsafely-without-email",
-            "--server",
-            &s.pebble_directory,
-        ])
-        .arg("--config-dir")
-        .arg(certbot_dir.join("config"))
-        .arg("--work-dir")
-        .arg(certbot_dir.join("work"))
-        .arg("--logs-dir")
-        .arg(certbot_dir.join("logs"))
         .args(["--authenticator", "dns-acmebox", "--dns-acmebox-config"])
         .arg(&config)
         .args(["--dns-acmebox-provider", "pdns", "--dns-acmebox-binary"])
@@ -565,4 +537,26 @@ fn the_certbot_plugin_cleans_up_when_the_challenge_fails() {
     assert!(log.contains("pdns present: ok"), "{log}");
     assert!(log.contains("pdns cleanup: ok"), "{log}");
     assert_nothing_left(&domain);
+}
+
+/// `certbot certonly` against Pebble, non-interactive, with its config, work and log
+/// directories under `dir`.
+fn certbot_certonly(certbot: &Path, dir: &Path) -> Command {
+    let s = servers();
+    let mut command = Command::new(certbot);
+    command
+        .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
+        .args(["certonly", "--non-interactive", "--agree-tos"])
+        .args([
+            "--register-unsafely-without-email",
+            "--server",
+            &s.pebble_directory,
+        ])
+        .arg("--config-dir")
+        .arg(dir.join("config"))
+        .arg("--work-dir")
+        .arg(dir.join("work"))
+        .arg("--logs-dir")
+        .arg(dir.join("logs"));
+    command
 }
