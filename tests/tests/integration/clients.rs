@@ -203,21 +203,29 @@ fn certbot_hooks_issue_apex_and_wildcard() {
         ]);
     let out = run(command, "certbot with acmebox certbot-hook");
     assert_success(&out, "certbot with acmebox certbot-hook");
-    let live = certbot_dir.join("config").join("live").join("hooks");
+    check_certbot_lineage(&certbot_dir, "hooks", &domain);
+}
+
+/// What certbot got under `certbot_dir` as `cert_name` for `domain` and its wildcard: the
+/// certificate and key, two presents and two cleanups through `pdns` in its log (which keeps
+/// each call's output), each value seen at the nameserver, no secret, nothing left in DNS.
+/// Returns the log.
+fn check_certbot_lineage(certbot_dir: &Path, cert_name: &str, domain: &str) -> String {
+    let live = certbot_dir.join("config").join("live").join(cert_name);
     check_chain(
         &live.join("cert.pem"),
         &live.join("chain.pem"),
-        &[&domain, &format!("*.{domain}")],
+        &[domain, &format!("*.{domain}")],
     );
     assert_private_key(&live.join("privkey.pem"));
-    // certbot keeps each hook's output in its log.
     let log = std::fs::read_to_string(certbot_dir.join("logs").join("letsencrypt.log"))
         .expect("certbot's log");
     assert_eq!(log.matches("pdns present: ok").count(), 2, "{log}");
     assert_eq!(log.matches("pdns cleanup: ok").count(), 2, "{log}");
     assert!(log.contains("served by 1 nameserver(s)"), "{log}");
-    assert!(!log.contains(&s.pdns_api_key));
-    assert_nothing_left(&domain);
+    assert!(!log.contains(&servers().pdns_api_key));
+    assert_nothing_left(domain);
+    log
 }
 
 /// `acmebox serve` on a free loopback port; killed when dropped.
@@ -472,25 +480,12 @@ fn certbot_with_the_plugin(certbot: &Path, plugin: &Path, tmp: &Path, label: &st
     let command = certbot_plugin_command(certbot, plugin, tmp, &domain, &s.pdns_dns);
     let what = format!("{} with the dns-acmebox plugin", certbot.display());
     assert_success(&run(command, &what), &what);
-    let live = certbot_dir.join("config").join("live").join("plugin");
-    check_chain(
-        &live.join("cert.pem"),
-        &live.join("chain.pem"),
-        &[&domain, &format!("*.{domain}")],
-    );
-    assert_private_key(&live.join("privkey.pem"));
-    let log = std::fs::read_to_string(certbot_dir.join("logs").join("letsencrypt.log"))
-        .expect("certbot's log");
-    assert_eq!(log.matches("pdns present: ok").count(), 2, "{log}");
-    assert_eq!(log.matches("pdns cleanup: ok").count(), 2, "{log}");
-    assert!(log.contains("served by 1 nameserver(s)"), "{log}");
+    let log = check_certbot_lineage(&certbot_dir, "plugin", &domain);
     // acmebox waited for propagation: certbot did not sleep.
     assert!(
         !log.contains("Waiting 10 seconds") && !log.contains("Waiting 60 seconds"),
         "{log}"
     );
-    assert!(!log.contains(&s.pdns_api_key));
-    assert_nothing_left(&domain);
 }
 
 /// The certbot plugin with a current certbot from PyPI (the venv of `scripts/deps.sh`).
