@@ -172,7 +172,9 @@ done <<<"$MANIFEST"
 while read -r kind dir req; do
     [[ $kind == pyenv ]] || continue
     # The file and the files it includes (`-r requirements/<vendor>.txt`) next to it.
-    want_sum=$(cat "$root/$req" "$(dirname "$root/$req")"/requirements/*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+    includes=("$(dirname "$root/$req")"/requirements/*.txt)
+    [[ -e ${includes[0]} ]] || includes=()
+    want_sum=$(cat "$root/$req" "${includes[@]}" | sha256sum | cut -d' ' -f1)
     stamp="$root/$dir/.requirements.sha256"
     if [[ ! -x $root/$dir/bin/python || $(cat "$stamp" 2>/dev/null) != "$want_sum" ]]; then
         say "python3 -m venv $dir; pip install -r $req"
