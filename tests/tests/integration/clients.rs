@@ -188,7 +188,8 @@ fn certbot_hooks_issue_apex_and_wildcard() {
         )
     };
     let certbot_dir = tmp.path().join("certbot");
-    let mut command = certbot_certonly(Path::new("certbot"), &certbot_dir);
+    let mut command = Command::new("certbot");
+    certbot_certonly(&mut command, &certbot_dir);
     command
         .args(["--manual", "--preferred-challenges", "dns"])
         .args(["--manual-auth-hook", &hook("auth")])
@@ -452,7 +453,8 @@ fn certbot_plugin_command(
     authoritative: &str,
 ) -> Command {
     let config = write_config(tmp);
-    let mut command = certbot_certonly(certbot, &tmp.join("certbot"));
+    let mut command = Command::new(certbot);
+    certbot_certonly(&mut command, &tmp.join("certbot"));
     command
         .env("PYTHONPATH", plugin)
         .args(["--authenticator", "dns-acmebox", "--dns-acmebox-config"])
@@ -534,11 +536,10 @@ fn the_certbot_plugin_cleans_up_when_the_challenge_fails() {
     assert_nothing_left(&domain);
 }
 
-/// `certbot certonly` against Pebble, non-interactive, with its config, work and log
-/// directories under `dir`.
-fn certbot_certonly(certbot: &Path, dir: &Path) -> Command {
+/// Makes `command` (a certbot) `certbot certonly` against Pebble, non-interactive, with its
+/// config, work and log directories under `dir`.
+fn certbot_certonly(command: &mut Command, dir: &Path) {
     let s = servers();
-    let mut command = Command::new(certbot);
     command
         .env("REQUESTS_CA_BUNDLE", &s.pebble_ca_cert)
         .args(["certonly", "--non-interactive", "--agree-tos"])
@@ -553,5 +554,4 @@ fn certbot_certonly(certbot: &Path, dir: &Path) -> Command {
         .arg(dir.join("work"))
         .arg("--logs-dir")
         .arg(dir.join("logs"));
-    command
 }
