@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use acmebox::client::{
     Account, AccountOptions, CertificateInfo, DEFAULT_RENEW_REMAINING, OutputPaths, RenewalState,
-    RevocationReason, rfc3339,
+    RevocationReason, revoke_with_certificate_key, rfc3339,
 };
 use anyhow::{Context, bail};
 use clap::{Args, Parser};
@@ -266,19 +266,23 @@ async fn renew_one(dir: &Path, args: &RenewArgs, accounts: &mut Accounts) -> any
     Ok(true)
 }
 
-/// Revoke a certificate, signed by the account that got it.
+/// Revoke a certificate, signed by the account that got it or by the certificate's own key.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The certificate (PEM); the account and CA come from the lineage beside it, or from
     /// --directory, --account and --ca-cert.
     #[arg(long, value_name = "FILE")]
     cert: PathBuf,
+    /// Sign the request with the certificate's own private key (PEM: PKCS#8, SEC1 or PKCS#1)
+    /// instead of an account: for a certificate whose account is lost, or whose key leaked.
+    #[arg(long, value_name = "FILE", conflicts_with = "account")]
+    key: Option<PathBuf>,
     /// Why: keyCompromise, superseded, affiliationChanged, cessationOfOperation or
     /// privilegeWithdrawn (default: unspecified).
     #[arg(long, value_name = "REASON")]
     reason: Option<RevocationReason>,
-    /// The ACME directory URL, for a certificate without a lineage.
-    #[arg(long, value_name = "URL", requires = "account")]
+    /// The ACME directory URL, for a certificate without a lineage (with --account or --key).
+    #[arg(long, value_name = "URL")]
     directory: Option<String>,
     /// The account file, for a certificate without a lineage.
     #[arg(long, value_name = "FILE")]
@@ -297,7 +301,11 @@ pub fn revoke(args: RevokeArgs) -> anyhow::Result<std::process::ExitCode> {
         .block_on(async {
             let pem = std::fs::read_to_string(&args.cert)
                 .with_context(|| format!("reading {}", args.cert.display()))?;
-            let options = match (&args.directory, &args.account) {
+            let signer = args
+                .account
+                .clone()
+                .or_else(|| args.key.as_ref().map(|_| PathBuf::new()));
+            let options = match (&args.directory, signer) {
                 (Some(directory), Some(account)) => {
                     let mut options = AccountOptions::new(directory, account);
                     if let Some(ca) = &args.ca_cert {
@@ -305,6 +313,10 @@ pub fn revoke(args: RevokeArgs) -> anyhow::Result<std::process::ExitCode> {
                     }
                     options
                 }
+                (Some(_), None) => bail!(
+                    "--directory needs --account <file> (the account that got the certificate) \
+                     or --key <file> (the certificate's own key)"
+                ),
                 _ => {
                     let dir = args.cert.parent().unwrap_or(Path::new("."));
                     let Some(lineage) = read_lineage(dir)? else {
@@ -322,6 +334,17 @@ pub fn revoke(args: RevokeArgs) -> anyhow::Result<std::process::ExitCode> {
                         .account_options()?
                 }
             };
+            let reason = args.reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
+            if let Some(key) = &args.key {
+                let key_pem =
+                    std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
+                revoke_with_certificate_key(&options, &pem, &key_pem, args.reason).await?;
+                eprintln!(
+                    "acmebox: revoked {}{reason}, signed by its own key",
+                    args.cert.display()
+                );
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
             if !options.account_file().exists() {
                 bail!(
                     "the account file {} does not exist: revoke with the account that got the \
@@ -331,11 +354,7 @@ pub fn revoke(args: RevokeArgs) -> anyhow::Result<std::process::ExitCode> {
             }
             let account = Account::load_or_create(&options).await?;
             account.revoke(&pem, args.reason).await?;
-            eprintln!(
-                "acmebox: revoked {}{}",
-                args.cert.display(),
-                args.reason.map(|r| format!(" ({r:?})")).unwrap_or_default()
-            );
+            eprintln!("acmebox: revoked {}{reason}", args.cert.display());
             Ok(std::process::ExitCode::SUCCESS)
         })
 }

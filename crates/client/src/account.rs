@@ -63,6 +63,17 @@ pub enum RevocationReason {
 }
 
 impl RevocationReason {
+    /// The CRL reason code (RFC 5280 §5.3.1) the request carries.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+            RevocationReason::PrivilegeWithdrawn => 9,
+        }
+    }
+
     fn to_acme(self) -> instant_acme::RevocationReason {
         match self {
             RevocationReason::KeyCompromise => instant_acme::RevocationReason::KeyCompromise,
@@ -246,12 +257,7 @@ impl Account {
     /// this account (RFC 8555 §7.6), for `reason` (a CRL reason code, RFC 5280 §5.3.1:
     /// `keyCompromise`, `superseded`, ...; none for unspecified).
     pub async fn revoke(&self, cert_pem: &str, reason: Option<RevocationReason>) -> Result<()> {
-        let (_, block) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|err| {
-            Error::Revocation {
-                reason: format!("the certificate file is not PEM ({err}); give cert.pem"),
-            }
-        })?;
-        let der = CertificateDer::from(block.contents);
+        let der = certificate_der(cert_pem)?;
         let request = instant_acme::RevocationRequest {
             certificate: &der,
             reason: reason.map(RevocationReason::to_acme),
@@ -489,11 +495,31 @@ fn write_account_file(path: &Path, stored: &StoredAccount) -> Result<()> {
     Ok(write_file_atomic(path, &json, 0o600)?)
 }
 
-/// The HTTPS client for the ACME server: rustls with the ring provider, trusting the CA file
-/// and/or the system roots, HTTP/1.1, with a timeout on every request.
+/// The DER of the first certificate in `cert_pem`.
+pub(crate) fn certificate_der(cert_pem: &str) -> Result<CertificateDer<'static>> {
+    let (_, block) =
+        x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|err| Error::Revocation {
+            reason: format!("the certificate file is not PEM ({err}); give cert.pem"),
+        })?;
+    Ok(CertificateDer::from(block.contents))
+}
+
 /// The terms of service the directory names (`meta.termsOfService`), if any.
 async fn terms_of_service(options: &AccountOptions) -> Result<Option<String>> {
     let http = http_client(options)?;
+    let json = fetch_directory(http.as_ref(), options).await?;
+    Ok(json["meta"]["termsOfService"].as_str().map(str::to_owned))
+}
+
+/// The `User-Agent` of every request acmebox makes itself: ACME servers refuse requests
+/// without one (RFC 8555 §6.1).
+pub(crate) const USER_AGENT: &str = concat!("acmebox/", env!("CARGO_PKG_VERSION"));
+
+/// The server's directory object, read with `http`.
+pub(crate) async fn fetch_directory(
+    http: &dyn HttpClient,
+    options: &AccountOptions,
+) -> Result<serde_json::Value> {
     let directory = &options.directory;
     let fail = |detail: String, hint: &str| Error::Acme {
         directory: directory.clone(),
@@ -505,12 +531,8 @@ async fn terms_of_service(options: &AccountOptions) -> Result<Option<String>> {
     let unreachable = "check that the directory URL is right and the server is running, and, \
                        for a private CA, that its CA certificate is trusted";
     let not_acme = "the URL did not answer with an ACME directory; check the directory URL";
-    // ACME servers refuse requests without a User-Agent (RFC 8555 §6.1).
     let request = http::Request::get(directory.as_str())
-        .header(
-            http::header::USER_AGENT,
-            concat!("acmebox/", env!("CARGO_PKG_VERSION")),
-        )
+        .header(http::header::USER_AGENT, USER_AGENT)
         .body(BodyWrapper::from(Vec::new()))
         .map_err(|err| fail(err.to_string(), not_acme))?;
     let mut response = http
@@ -528,12 +550,13 @@ async fn terms_of_service(options: &AccountOptions) -> Result<Option<String>> {
         .into_bytes()
         .await
         .map_err(|err| fail(err.to_string(), unreachable))?;
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|err| fail(format!("its answer is not JSON ({err})"), not_acme))?;
-    Ok(json["meta"]["termsOfService"].as_str().map(str::to_owned))
+    serde_json::from_slice(&body)
+        .map_err(|err| fail(format!("its answer is not JSON ({err})"), not_acme))
 }
 
-fn http_client(options: &AccountOptions) -> Result<Box<dyn HttpClient>> {
+/// The HTTPS client for the ACME server: rustls with the ring provider, trusting the CA file
+/// and/or the system roots, HTTP/1.1, with a timeout on every request.
+pub(crate) fn http_client(options: &AccountOptions) -> Result<Box<dyn HttpClient>> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(path) = &options.ca_cert {
         let fail = |reason: String| Error::CaCertificate {

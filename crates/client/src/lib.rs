@@ -62,6 +62,7 @@ mod issue;
 mod output;
 mod presented;
 mod renewal;
+mod revoke_by_key;
 mod tls_alpn_responder;
 
 pub use account::{
@@ -79,6 +80,7 @@ pub use presented::Presented;
 pub use renewal::{
     CertificateInfo, DEFAULT_RENEW_REMAINING, Decision as RenewalDecision, RenewalState, rfc3339,
 };
+pub use revoke_by_key::revoke_with_certificate_key;
 pub use tls_alpn_responder::{DEFAULT_HANDSHAKE_TIMEOUT, TlsAlpnResponder};
 
 /// How long to wait for the ACME server to validate every challenge. Bounds a run against a

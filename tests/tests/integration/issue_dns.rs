@@ -1093,7 +1093,6 @@ async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
 /// does. A certificate without a lineage or account is refused with what to pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certificate() {
-    let s = servers();
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     let name = unique("revoke");
@@ -1101,15 +1100,6 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
     let paths = acmebox::client::OutputPaths::in_dir(&out);
     let first = serial(&paths.cert);
 
-    let revoke = |args: &[&str]| {
-        Command::new(acmebox_bin())
-            .arg("revoke")
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("running acmebox revoke")
-    };
     let cert = paths.cert.display().to_string();
     let done = revoke(&["--cert", &cert, "--reason", "superseded"]);
     let stderr = String::from_utf8_lossy(&done.stderr);
@@ -1118,16 +1108,7 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
         stderr.contains(&format!("revoked {cert} (Superseded)")),
         "{stderr}"
     );
-    let status = Command::new("curl")
-        .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert])
-        .arg(format!(
-            "{}/cert-status-by-serial/{}",
-            s.pebble_mgmt,
-            first.replace(':', "")
-        ))
-        .output()
-        .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status = pebble_cert_status(&first);
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
 
@@ -1147,6 +1128,120 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
         ),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// `acmebox revoke` with `args`.
+fn revoke(args: &[&str]) -> std::process::Output {
+    Command::new(acmebox_bin())
+        .arg("revoke")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running acmebox revoke")
+}
+
+/// What Pebble's management API says of the certificate with serial `serial` (hex, colons
+/// allowed).
+fn pebble_cert_status(serial: &str) -> serde_json::Value {
+    let s = servers();
+    let status = Command::new("curl")
+        .args(["-sS", "--fail", "--cacert", &s.pebble_ca_cert])
+        .arg(format!(
+            "{}/cert-status-by-serial/{}",
+            s.pebble_mgmt,
+            serial.replace(':', "")
+        ))
+        .output()
+        .expect("running curl");
+    serde_json::from_slice(&status.stdout).expect("Pebble answers JSON")
+}
+
+/// Revocation signed by the certificate's own key (RFC 8555 §7.6), with no account and no
+/// lineage: a key of another certificate is refused before anything is sent; the key in the
+/// SEC1 form lego writes revokes it (Pebble lists it revoked for key compromise); a second
+/// revocation shows the CA's refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_by_the_certificates_own_key_needs_no_account() {
+    let s = servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let name = unique("revoke-key");
+    let out = issue_lineage(tmp.path(), &tmp.path().join("state"), &name).await;
+    let paths = acmebox::client::OutputPaths::in_dir(&out);
+    let serial_hex = serial(&paths.cert);
+    let lone = tmp.path().join("lone");
+    std::fs::create_dir(&lone).unwrap();
+    let cert = lone.join("cert.pem");
+    std::fs::copy(&paths.cert, &cert).unwrap();
+    let (sec1, other) = (lone.join("sec1.pem"), lone.join("other.pem"));
+    let key = &paths.key;
+    for args in [
+        vec![
+            "ec",
+            "-in",
+            key.to_str().unwrap(),
+            "-out",
+            sec1.to_str().unwrap(),
+        ],
+        vec![
+            "ecparam",
+            "-genkey",
+            "-name",
+            "prime256v1",
+            "-noout",
+            "-out",
+            other.to_str().unwrap(),
+        ],
+    ] {
+        let made = Command::new("openssl").args(&args).output().unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    assert!(
+        std::fs::read_to_string(&sec1)
+            .unwrap()
+            .contains("BEGIN EC PRIVATE KEY")
+    );
+    let by_key = |key: &Path, reason: &str| {
+        revoke(&[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--directory",
+            &s.pebble_directory,
+            "--ca-cert",
+            &s.pebble_ca_cert,
+            "--reason",
+            reason,
+        ])
+    };
+
+    let refused = by_key(&other, "keyCompromise");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("does not hold the certificate's private key"),
+        "{stderr}"
+    );
+    assert_eq!(pebble_cert_status(&serial_hex)["Status"], "Valid");
+
+    let done = by_key(&sec1, "keyCompromise");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(stderr.contains("signed by its own key"), "{stderr}");
+    let status = pebble_cert_status(&serial_hex);
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 1, "{status}");
+
+    let again = by_key(&sec1, "keyCompromise");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && stderr.contains("has already been revoked"),
+        "{stderr}"
     );
 }
 
