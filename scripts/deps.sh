@@ -24,8 +24,9 @@ die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 #   rustup                  the rustup toolchain (cargo, rustc, rustup)
 #   npm:DIR                 node_modules/.bin of DIR, pinned by its package-lock.json
 #   venv:NAME==VERSION      target/py-venv/bin (PyPI, pinned)
-#   go:MODULE/cmd/NAME@VERSION  target/go-bin, built by `go install` from the Go module proxy
-#                           (pinned); needs the machine's Go toolchain (1.26)
+#   go:MODULE/cmd/CMD@VERSION   target/go-bin/NAME, built by `go install` from the Go module
+#                           proxy (pinned; NAME may differ from CMD, for two versions of one
+#                           program); needs the machine's Go toolchain (1.26)
 # package WHAT  apt:PKG=VERSION     a Debian package that brings no command of its own
 # pyenv DIR REQUIREMENTS    a Python venv at DIR with exactly the pinned REQUIREMENTS (the
 #                           stand-ins of DNS providers' APIs and the vendors' client libraries)
@@ -49,6 +50,7 @@ program openssl         apt:openssl=3.0.
 program certbot         apt:certbot=2.1.
 program lego            apt:lego=4.9.1
 program pebble          go:github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+program pebble-2.5      go:github.com/letsencrypt/pebble/v2/cmd/pebble@v2.5.2
 program node            apt:nodejs=18.|20.|22.
 program npm             ifmissing:npm
 program python3         apt:python3=3.
@@ -196,7 +198,12 @@ while read -r kind name source; do
             || die "go is missing: install the Go toolchain (1.26) to build $name ($module), then run scripts/deps.sh again"
         say "go install $module"
         mkdir -p "$gobin"
-        run_or_die "$name (Go module proxy)" env GOBIN="$gobin" go install "$module"
+        # Each into a folder of its own first: two versions of one program share its name.
+        build="$gobin/.build-$name"
+        run_or_die "$name (Go module proxy)" env GOBIN="$build" go install "$module"
+        cmd=${module%@*}
+        mv -f "$build/${cmd##*/}" "$gobin/$name"
+        rm -rf "$build"
         echo "$module" >"$stamp"
     fi
 done <<<"$MANIFEST"

@@ -4,11 +4,13 @@
 #   Pebble: the ACME test CA, resolving every name through that PowerDNS;
 #   BIND 9 and Knot DNS: authoritative servers taking RFC 2136 updates signed with TSIG;
 #   pebble-bind: a second Pebble, resolving every name through that BIND;
-#   pebble-eab: a third Pebble, registering only accounts with an External Account Binding.
+#   pebble-eab: a third Pebble, registering only accounts with an External Account Binding;
+#   pebble-noari: a fourth, Pebble v2.5.2, which predates ACME Renewal Information (RFC 9773):
+#                 a CA whose directory has no renewalInfo.
 #
-# usage: scripts/servers.sh start [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all]
+# usage: scripts/servers.sh start [pdns|pebble|bind|knot|pebble-bind|pebble-eab|pebble-noari|all]
 #                                  (default all; reuses running servers)
-#        scripts/servers.sh stop  [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all]
+#        scripts/servers.sh stop  [pdns|pebble|bind|knot|pebble-bind|pebble-eab|pebble-noari|all]
 #        scripts/servers.sh env   (prints `export` lines for eval)
 #        scripts/servers.sh acquire PID | release PID (shared use by several processes: start
 #                                    and register PID; unregister it and stop the servers once
@@ -19,7 +21,9 @@
 # ACMEBOX_PDNS_API_KEY, ACMEBOX_PDNS_ZONES="example.test. delegated.test.",
 # ACMEBOX_PEBBLE_PORT=24000, ACMEBOX_PEBBLE_MGMT_PORT=25000, ACMEBOX_PEBBLE_HTTP_PORT=25080,
 # ACMEBOX_PEBBLE_TLS_PORT=25443, ACMEBOX_BIND_PORT=25354, ACMEBOX_KNOT_PORT=25355,
-# ACMEBOX_PEBBLE_BIND_PORT=24001, ACMEBOX_PEBBLE_BIND_MGMT_PORT=25001,
+# ACMEBOX_PEBBLE_BIND_PORT=24001, ACMEBOX_PEBBLE_BIND_MGMT_PORT=25001, ACMEBOX_PEBBLE_EAB_PORT=24002,
+# ACMEBOX_PEBBLE_EAB_MGMT_PORT=25002, ACMEBOX_PEBBLE_NOARI_PORT=24003,
+# ACMEBOX_PEBBLE_NOARI_MGMT_PORT=25003,
 # ACMEBOX_BIND_TSIG_SECRET, ACMEBOX_BIND_TSIG_SHA1_SECRET, ACMEBOX_BIND_TSIG_OTHER_SECRET,
 # ACMEBOX_KNOT_TSIG_SECRET (base64; the defaults are fixed test-only keys).
 # ACMEBOX_PDNS_SQLITE_JOURNAL_MODE: unset keeps PowerDNS's own default (WAL); `delete` selects
@@ -42,6 +46,8 @@ set -euo pipefail
 : "${ACMEBOX_PEBBLE_BIND_MGMT_PORT:=25001}"
 : "${ACMEBOX_PEBBLE_EAB_PORT:=24002}"
 : "${ACMEBOX_PEBBLE_EAB_MGMT_PORT:=25002}"
+: "${ACMEBOX_PEBBLE_NOARI_PORT:=24003}"
+: "${ACMEBOX_PEBBLE_NOARI_MGMT_PORT:=25003}"
 # The External Account Binding pebble-eab requires: a test-only key id and MAC key (the
 # base64url of the 39 bytes "acmebox test-only EAB MAC key, 40 bytes").
 : "${ACMEBOX_PEBBLE_EAB_KID:=acmebox-test-kid}"
@@ -59,6 +65,7 @@ bind_dir="$state/bind"
 knot_dir="$state/knot"
 pebble_bind_dir="$state/pebble-bind"
 pebble_eab_dir="$state/pebble-eab"
+pebble_noari_dir="$state/pebble-noari"
 logs="$state/logs"
 pdns_api="http://$ACMEBOX_ADDR:$ACMEBOX_PDNS_API_PORT/api/v1/servers/localhost"
 pebble_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_PORT/dir"
@@ -67,6 +74,8 @@ pebble_bind_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_BIND_PORT/dir"
 pebble_bind_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_BIND_MGMT_PORT"
 pebble_eab_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_EAB_PORT/dir"
 pebble_eab_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_EAB_MGMT_PORT"
+pebble_noari_dir_url="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_NOARI_PORT/dir"
+pebble_noari_mgmt="https://$ACMEBOX_ADDR:$ACMEBOX_PEBBLE_NOARI_MGMT_PORT"
 bind_zone=bind.test.
 knot_zone=knot.test.
 # TSIG keys: acmebox-bind. and acmebox-bind-sha1. may update the TXT records below; BIND knows
@@ -105,10 +114,12 @@ ensure_packages() {
 }
 
 # Pebble is built from the Go module proxy at a pinned version by scripts/deps.sh.
+# pebble-noari runs the older v2.5.2, built beside it.
 pebble_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/go-bin/pebble"
+pebble_noari_bin="${pebble_bin}-2.5"
 ensure_pebble() {
-    if [[ ! -x $pebble_bin ]]; then
-        say "$pebble_bin is missing: running scripts/deps.sh"
+    if [[ ! -x $pebble_bin || ! -x $pebble_noari_bin ]]; then
+        say "$pebble_bin or $pebble_noari_bin is missing: running scripts/deps.sh"
         bash "$(dirname "${BASH_SOURCE[0]}")/deps.sh" || die "scripts/deps.sh failed"
     fi
 }
@@ -315,7 +326,7 @@ pebble_certs() {
 # MGMT_PORT_VAR, resolving every name through the DNS server DNS_SERVER on DNS_PORT, and saves
 # its issuing root as DIR/root.pem. NAME (log, messages) must be in DIR's path: it tells the
 # instances apart in `running`. With EAB ("KID:KEY"), new accounts need that External Account
-# Binding.
+# Binding. The program is $pebble_bin unless the variable `bin` names another.
 run_pebble() {
     local name=$1 dir=$2 port=${!3} mgmt_port=${!4} dns_port=$5 dns_server=$6 eab=${7-}
     local eab_json='"externalAccountBindingRequired":false'
@@ -349,7 +360,7 @@ EOF
         # authorization reuse: every order is really validated. httpPort and tlsPort are where
         # Pebble connects to for HTTP-01 and TLS-ALPN-01, so every instance shares them.
         spawn "$dir/pid" "$logs/$name.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
-            PEBBLE_AUTHZREUSE=0 "$pebble_bin" -config "$dir/config.json" \
+            PEBBLE_AUTHZREUSE=0 "${bin:-$pebble_bin}" -config "$dir/config.json" \
             -dnsserver "$ACMEBOX_ADDR:$dns_port" -strict=false
         local i
         for ((i = 0; i < 200; i++)); do
@@ -378,6 +389,11 @@ start_pebble_bind() {
 start_pebble_eab() {
     run_pebble pebble-eab "$pebble_eab_dir" ACMEBOX_PEBBLE_EAB_PORT ACMEBOX_PEBBLE_EAB_MGMT_PORT \
         "$ACMEBOX_PDNS_DNS_PORT" PowerDNS "$ACMEBOX_PEBBLE_EAB_KID:$ACMEBOX_PEBBLE_EAB_HMAC_KEY"
+}
+
+start_pebble_noari() {
+    bin=$pebble_noari_bin run_pebble pebble-noari "$pebble_noari_dir" ACMEBOX_PEBBLE_NOARI_PORT \
+        ACMEBOX_PEBBLE_NOARI_MGMT_PORT "$ACMEBOX_PDNS_DNS_PORT" PowerDNS
 }
 
 start_bind() {
@@ -546,13 +562,19 @@ export ACMEBOX_PEBBLE_EAB_DIRECTORY='$pebble_eab_dir_url'
 export ACMEBOX_PEBBLE_EAB_MGMT='$pebble_eab_mgmt'
 export ACMEBOX_PEBBLE_EAB_KID='$ACMEBOX_PEBBLE_EAB_KID'
 export ACMEBOX_PEBBLE_EAB_HMAC_KEY='$ACMEBOX_PEBBLE_EAB_HMAC_KEY'
+export ACMEBOX_PEBBLE_NOARI_DIRECTORY='$pebble_noari_dir_url'
+export ACMEBOX_PEBBLE_NOARI_MGMT='$pebble_noari_mgmt'
 EOF
 }
 
-start_all() { start_pdns && start_pebble && start_bind && start_knot && start_pebble_bind && start_pebble_eab; }
+start_all() {
+    start_pdns && start_pebble && start_bind && start_knot && start_pebble_bind \
+        && start_pebble_eab && start_pebble_noari
+}
 
 # stop_all: the reverse of start_all.
 stop_all() {
+    stop_pid "$pebble_noari_dir/pid" pebble-noari
     stop_pid "$pebble_eab_dir/pid" pebble-eab
     stop_pid "$pebble_bind_dir/pid" pebble-bind
     stop_pid "$knot_dir/pid" knotd
@@ -590,6 +612,7 @@ case "$action:$which" in
     start:knot) start_knot ;;
     start:pebble-bind) start_pebble_bind ;;
     start:pebble-eab) start_pebble_eab ;;
+    start:pebble-noari) start_pebble_noari ;;
     start:all) start_all ;;
     stop:pdns) stop_pid "$pdns_dir/pid" pdns_server ;;
     stop:pebble) stop_pid "$pebble_dir/pid" pebble ;;
@@ -597,7 +620,8 @@ case "$action:$which" in
     stop:knot) stop_pid "$knot_dir/pid" knotd ;;
     stop:pebble-bind) stop_pid "$pebble_bind_dir/pid" pebble-bind ;;
     stop:pebble-eab) stop_pid "$pebble_eab_dir/pid" pebble-eab ;;
+    stop:pebble-noari) stop_pid "$pebble_noari_dir/pid" pebble-noari ;;
     stop:all) stop_all ;;
     env:*) print_env ;;
-    *) die "usage: $0 start|stop [pdns|pebble|bind|knot|pebble-bind|pebble-eab|all] | $0 env | $0 acquire|release PID" ;;
+    *) die "usage: $0 start|stop [pdns|pebble|bind|knot|pebble-bind|pebble-eab|pebble-noari|all] | $0 env | $0 acquire|release PID" ;;
 esac

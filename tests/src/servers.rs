@@ -84,6 +84,11 @@ pub struct Servers {
     pub pebble_eab_kid: String,
     /// Its MAC key, base64url (a fixed test-only key).
     pub pebble_eab_hmac_key: String,
+    /// The ACME directory URL of the fourth Pebble, v2.5.2, whose directory has no
+    /// `renewalInfo` (it predates ACME Renewal Information; resolving through PowerDNS).
+    pub pebble_noari_directory: String,
+    /// The fourth Pebble's management URL.
+    pub pebble_noari_mgmt: String,
 }
 
 /// The test servers, started on first use. Panics with the start script's output if they
@@ -175,5 +180,7 @@ fn start() -> anyhow::Result<Servers> {
         pebble_eab_mgmt: var("ACMEBOX_PEBBLE_EAB_MGMT")?,
         pebble_eab_kid: var("ACMEBOX_PEBBLE_EAB_KID")?,
         pebble_eab_hmac_key: var("ACMEBOX_PEBBLE_EAB_HMAC_KEY")?,
+        pebble_noari_directory: var("ACMEBOX_PEBBLE_NOARI_DIRECTORY")?,
+        pebble_noari_mgmt: var("ACMEBOX_PEBBLE_NOARI_MGMT")?,
     })
 }

@@ -261,7 +261,9 @@ async fn renew_one(dir: &Path, args: &RenewArgs, accounts: &mut Accounts) -> any
         decision.reason,
         cert.id
     );
-    crate::issue_cmd::issue(&issue, Some(&cert.id)).await?;
+    // A CA without renewal information does not know `replaces` (RFC 9773 §5).
+    let replaces = decision.replaces.then_some(cert.id.as_str());
+    crate::issue_cmd::issue(&issue, replaces).await?;
     deploy(&issue, true)?;
     Ok(true)
 }

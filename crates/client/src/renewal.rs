@@ -60,6 +60,9 @@ pub struct Decision {
     pub renew_at: OffsetDateTime,
     /// One sentence: the window or share it came from.
     pub reason: String,
+    /// Whether the new order may name the certificate it replaces (RFC 9773 §5): not at a CA
+    /// whose directory has no `renewalInfo`, which does not know the field.
+    pub replaces: bool,
 }
 
 /// Kept between renewal checks of one certificate (`renewal.json` beside it).
@@ -140,9 +143,10 @@ impl Account {
                 ari_decision(at, (start, end), unix, Some(next))
             }
             Ok(Some(_)) => lifetime_decision(cert, remaining, now, "its renewal window is empty"),
-            Ok(None) => {
-                lifetime_decision(cert, remaining, now, "the CA offers no renewal information")
-            }
+            Ok(None) => Decision {
+                replaces: false,
+                ..lifetime_decision(cert, remaining, now, "the CA offers no renewal information")
+            },
             Err(err) => lifetime_decision(
                 cert,
                 remaining,
@@ -171,6 +175,7 @@ fn ari_decision(at: i64, (start, end): (i64, i64), now: i64, next: Option<i64>) 
         due: at <= now,
         renew_at: OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         reason,
+        replaces: true,
     }
 }
 
@@ -190,6 +195,7 @@ fn lifetime_decision(
             "{why}, so renewal is due when {:.0}% of the lifetime is left",
             remaining * 100.0
         ),
+        replaces: true,
     }
 }
 

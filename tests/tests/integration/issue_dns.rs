@@ -975,9 +975,21 @@ fn serial(path: &Path) -> String {
 /// `hook.log`, its lineage registered under `state`.
 async fn issue_lineage(dir: &Path, state: &Path, name: &str) -> PathBuf {
     let s = servers();
+    issue_lineage_at(&s.pebble_directory, &s.pebble_mgmt, dir, state, name).await
+}
+
+/// [`issue_lineage`] from the Pebble at `directory` (management URL `mgmt`).
+async fn issue_lineage_at(
+    directory: &str,
+    mgmt: &str,
+    dir: &Path,
+    state: &Path,
+    name: &str,
+) -> PathBuf {
+    let s = servers();
     let wildcard = format!("*.{name}");
     let log = dir.join("hook.log");
-    let mut command = cli_dns_command("dns-01", dir, name, &s.pdns_dns).await;
+    let mut command = cli_dns_command_at(directory, "dns-01", dir, name, &s.pdns_dns).await;
     command.env("XDG_STATE_HOME", state).args([
         "--deploy-hook",
         &format!(
@@ -985,7 +997,7 @@ async fn issue_lineage(dir: &Path, state: &Path, name: &str) -> PathBuf {
             log.display()
         ),
     ]);
-    run_issue(command, &dir.join("out"), &[name, &wildcard]).await;
+    run_issue_with(command, &dir.join("out"), &[name, &wildcard], mgmt).await;
     assert_eq!(
         std::fs::read_to_string(&log).expect("the deploy hook wrote its log"),
         format!("0 {name} {wildcard}\n")
@@ -1062,18 +1074,45 @@ async fn renew_follows_the_cas_window_and_runs_the_deploy_hook_once() {
 /// decides: a fresh 90-day certificate is not due with a third left, and is with all of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
-    let tmp = tempfile::tempdir().unwrap();
+    let s = servers();
+    renew_by_lifetime(
+        &s.pebble_directory,
+        &s.pebble_mgmt,
+        "its renewal information is unusable",
+    )
+    .await;
+}
+
+/// A CA without ACME Renewal Information at all (Pebble v2.5.2: no `renewalInfo` in its
+/// directory): the same share of the lifetime decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_from_a_ca_without_renewal_information_uses_a_share_of_the_lifetime() {
+    let s = servers();
+    renew_by_lifetime(
+        &s.pebble_noari_directory,
+        &s.pebble_noari_mgmt,
+        "the CA offers no renewal information",
+    )
+    .await;
+}
+
+/// Issues a lineage from the Pebble at `directory` and checks that `renew` decides by the
+/// share of the lifetime left, saying `why` there is no window.
+async fn renew_by_lifetime(directory: &str, mgmt: &str, why: &str) {
+    let tmp = tempfile::tempdir().expect("a temp dir");
     let state = tmp.path().join("state");
     let name = unique("renew-life");
-    let out = issue_lineage(tmp.path(), &state, &name).await;
+    let out = issue_lineage_at(directory, mgmt, tmp.path(), &state, &name).await;
     let paths = acmebox::client::OutputPaths::in_dir(&out);
     let first = serial(&paths.cert);
-    set_renewal_info(&paths.cert, "not json");
+    if directory == servers().pebble_directory {
+        set_renewal_info(&paths.cert, "not json");
+    }
 
     let (ok, stderr) = renew(&state, &[]).await;
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("its renewal information is unusable")
+        stderr.contains(why)
             && stderr.contains("so renewal is due when 33% of the lifetime is left")
             && stderr.contains("0 renewed, 1 not due"),
         "{stderr}"
@@ -1082,7 +1121,7 @@ async fn renew_without_renewal_information_uses_a_share_of_the_lifetime() {
     assert!(ok && stderr.contains("1 renewed"), "{stderr}");
     assert_ne!(serial(&paths.cert), first);
     assert_eq!(
-        std::fs::read_to_string(tmp.path().join("hook.log")).unwrap(),
+        std::fs::read_to_string(tmp.path().join("hook.log")).expect("the hook's log"),
         format!("0 {name} *.{name}\n1 {name} *.{name}\n")
     );
     assert_nothing_left("example.test.", &name);
