@@ -124,7 +124,7 @@ async fn certbot_dns(args: &CertbotHookArgs, request: &DnsRequest) -> anyhow::Re
         CertbotPhase::Cleanup => Operation::Cleanup,
     };
     if matches!(args.phase, CertbotPhase::Auth) && !args.no_wait {
-        let info = runner.provider().describe().await?;
+        let info = runner.provider().info().await?;
         let options = args
             .dns
             .propagation_options()

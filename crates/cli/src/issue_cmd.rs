@@ -371,7 +371,7 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
 
     let mut options = args.dns.propagation_options();
     let mut sequential = false;
-    match provider.describe().await {
+    match provider.info().await {
         Ok(info) => {
             options = options
                 .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);

@@ -245,7 +245,7 @@ impl HookRunner {
         provider_timing: bool,
     ) -> Result<Self> {
         if provider_timing {
-            let info = self.provider.describe().await?;
+            let info = self.provider.info().await?;
             options = options
                 .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
         }

@@ -125,7 +125,7 @@ impl Sandbox {
             tracing::warn!(target: crate::log_targets::CONFIG, provider = %spec.name, "{warning}");
         }
         let provider = self.assemble(prepared, spec, None, warnings)?;
-        provider.learn_sequential(info.sequential);
+        provider.remember_info(info);
         Ok(provider)
     }
 

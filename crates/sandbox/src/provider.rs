@@ -259,6 +259,8 @@ pub(crate) struct ProviderJournal {
 #[derive(Debug, Default)]
 pub(crate) struct Sequential {
     asked: tokio::sync::OnceCell<bool>,
+    /// What the provider said when it was loaded ([`crate::Sandbox::load_checked`]).
+    info: std::sync::OnceLock<ProviderInfo>,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -361,9 +363,21 @@ impl WasmDnsProvider {
         &self.inner.config_warnings
     }
 
-    /// Records what the provider's `describe` said about `sequential`, so it is not asked again.
-    pub(crate) fn learn_sequential(&self, sequential: bool) {
-        let _ = self.inner.sequential.asked.set(sequential);
+    /// Keeps what the provider's `describe` said at load, so neither [`Self::info`] nor the
+    /// `sequential` check asks it again.
+    pub(crate) fn remember_info(&self, info: ProviderInfo) {
+        let _ = self.inner.sequential.asked.set(info.sequential);
+        let _ = self.inner.sequential.info.set(info);
+    }
+
+    /// What the provider says about itself: the answer it gave when it was loaded with
+    /// [`crate::Sandbox::load_checked`], else a new [`Self::describe`] call. For the timing and
+    /// keys of a provider already loaded, this costs no instantiation.
+    pub async fn info(&self) -> Result<ProviderInfo> {
+        match self.inner.sequential.info.get() {
+            Some(info) => Ok(info.clone()),
+            None => self.describe().await,
+        }
     }
 
     /// Places `record.value` at `record.fqdn`.
