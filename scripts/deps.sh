@@ -27,6 +27,9 @@ die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 #   go:MODULE/cmd/CMD@VERSION   target/go-bin/NAME, built by `go install` from the Go module
 #                           proxy (pinned; NAME may differ from CMD, for two versions of one
 #                           program); needs the machine's Go toolchain (1.26)
+#   gomod:DIR               target/go-bin, built by `go build` from the Go main package in DIR
+#                           (a test client of the repository's own), its modules pinned by
+#                           DIR's go.mod and go.sum and fetched from the Go module proxy
 # package WHAT  apt:PKG=VERSION     a Debian package that brings no command of its own
 # pyenv DIR REQUIREMENTS    a Python venv at DIR with exactly the pinned REQUIREMENTS (the
 #                           stand-ins of DNS providers' APIs and the vendors' client libraries)
@@ -51,6 +54,9 @@ program certbot         apt:certbot=2.1.
 program lego            apt:lego=4.9.1
 program pebble          go:github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
 program pebble-2.5      go:github.com/letsencrypt/pebble/v2/cmd/pebble@v2.5.2
+program lego5           gomod:tests/clients/lego5
+program caddy           gomod:tests/clients/caddy
+program cert-manager-client gomod:tests/clients/cert-manager-client
 program node            apt:nodejs=18.|20.|22.
 program npm             ifmissing:npm
 program python3         apt:python3=3.
@@ -207,6 +213,20 @@ while read -r kind name source; do
         echo "$module" >"$stamp"
     fi
 done <<<"$MANIFEST"
+while read -r kind name source; do
+    [[ $kind == program && $source == gomod:* ]] || continue
+    dir=$root/${source#gomod:}
+    stamp="$gobin/.$name.version"
+    want_sum=$(cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go | sha256sum | cut -d' ' -f1)
+    if [[ ! -x $gobin/$name || $(cat "$stamp" 2>/dev/null) != "$want_sum" ]]; then
+        command -v go >/dev/null \
+            || die "go is missing: install the Go toolchain (1.26) to build $name (${source#gomod:}), then run scripts/deps.sh again"
+        say "go build ${source#gomod:} -> target/go-bin/$name"
+        mkdir -p "$gobin"
+        run_or_die "$name (Go module proxy)" env -C "$dir" GOFLAGS=-mod=readonly go build -o "$gobin/$name" .
+        echo "$want_sum" >"$stamp"
+    fi
+done <<<"$MANIFEST"
 
 # ---- base system programs: present everywhere, checked only ---------------------------------
 while read -r kind rest; do
@@ -222,7 +242,7 @@ while read -r kind name source; do
     case $source in
         npm:*) path="$root/${source#npm:}/node_modules/.bin/$name" ;;
         venv:*) path="$venv/bin/$name" ;;
-        go:*) path="$gobin/$name" ;;
+        go:* | gomod:*) path="$gobin/$name" ;;
         *) path=$(PATH="$PATH:/usr/sbin:/sbin" command -v "$name" || true) ;;
     esac
     [[ -n $path && -e $path ]] || die "$name is still missing after the install ($source): run scripts/deps.sh again and read its errors"

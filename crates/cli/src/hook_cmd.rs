@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use acmebox::handlers::{ChallengeHandler, FileHttpHandler};
 use acmebox::hooks::certbot::{self, CertbotChallenge};
 use acmebox::hooks::httpreq::{BasicAuth, HttpreqServer, LOG_TARGET as SERVE};
-use acmebox::hooks::{DnsRequest, HookRunner, Placement};
+use acmebox::hooks::{DnsRequest, HookRunner, Placement, ServeTls};
 use acmebox::propagation::{PropagationOptions, Resolver};
 use acmebox::sandbox::{Operation, journal};
 use anyhow::{Context as _, bail};
@@ -66,9 +66,21 @@ pub struct ServeArgs {
     )]
     provider: Vec<String>,
     /// Require HTTP basic auth with this user name; the password is read from the
-    /// ACMEBOX_SERVE_PASSWORD environment variable (never from the command line).
+    /// ACMEBOX_SERVE_PASSWORD environment variable (never from the command line). Needs TLS
+    /// (--tls-cert and --tls-key) unless --insecure-http is given.
     #[arg(long, value_name = "NAME")]
     basic_auth_user: Option<String>,
+    /// Answer over TLS with this PEM certificate chain (leaf first); read again, with
+    /// --tls-key, on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow basic auth over plain HTTP, where the password crosses the network in clear
+    /// (only for loopback or a network you trust).
+    #[arg(long)]
+    insecure_http: bool,
     /// The recursive resolver (ip:port) for following the CNAMEs of record names acmebox
     /// computes (RAW requests; in the default mode the client has followed them); repeat or
     /// separate with commas. Default: the system's.
@@ -79,6 +91,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     resolvers: Vec<SocketAddr>,
+    /// Also answer cert-manager's DNS-01 webhook solver API for this API group (the Issuer's
+    /// groupName), each provider a solver named after it, at /apis/<NAME>/v1alpha1/<provider>.
+    #[arg(long, value_name = "NAME")]
+    cert_manager_group: Option<String>,
 }
 
 /// Runs `acmebox certbot-hook`.
@@ -175,6 +191,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ServeTls::load(cert, key)?),
+        _ => None,
+    };
+    if auth.is_some() && tls.is_none() && !args.insecure_http {
+        bail!(
+            "--basic-auth-user over plain HTTP would send the password in clear: give \
+             --tls-cert and --tls-key, or --insecure-http to allow it on a network you trust"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     runtime()?.block_on(async {
         let placement =
             Resolver::new(PropagationOptions::default().with_resolvers(args.resolvers.clone()))?;
@@ -184,15 +211,27 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|runner| runner.with_placement(Placement::FollowComputed(placement.clone())))
             .collect();
-        let server = HttpreqServer::bind_providers(args.listen, runners, auth).await?;
+        let mut server = HttpreqServer::bind_providers(args.listen, runners, auth).await?;
+        if let Some(tls) = &tls {
+            server = server.with_tls(tls)?;
+        }
+        if let Some(group) = &args.cert_manager_group {
+            server = server.with_cert_manager_group(group)?;
+            tracing::info!(
+                target: SERVE,
+                group = group.as_str(),
+                "serving cert-manager's webhook solver API on {scheme}://{}/apis/{group}/v1alpha1/",
+                server.local_addr()
+            );
+        }
         let addr = server.local_addr();
         match args.provider.as_slice() {
             [only] => tracing::info!(
                 target: SERVE,
                 provider = only.as_str(),
                 %addr,
-                "serving lego's httpreq protocol on http://{addr}/present and /cleanup with \
-                 provider `{only}`"
+                "serving lego's httpreq protocol on {scheme}://{addr}/present and /cleanup \
+                 with provider `{only}`"
             ),
             several => {
                 for name in several {
@@ -200,16 +239,40 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         target: SERVE,
                         provider = name.as_str(),
                         %addr,
-                        "serving lego's httpreq protocol on http://{addr}/{name}/present and \
-                         /cleanup with provider `{name}`"
+                        "serving lego's httpreq protocol on {scheme}://{addr}/{name}/present \
+                         and /cleanup with provider `{name}`"
                     );
                 }
             }
         }
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("listening for SIGTERM")?;
+        let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("listening for SIGHUP")?;
+        let reload_on_sighup = async {
+            loop {
+                sighup.recv().await;
+                match &tls {
+                    Some(tls) => match tls.reload() {
+                        Ok(()) => tracing::info!(
+                            target: SERVE,
+                            "SIGHUP received; TLS certificate and key reloaded"
+                        ),
+                        Err(err) => tracing::error!(
+                            target: SERVE,
+                            "SIGHUP received; still serving the previous TLS certificate: {err}"
+                        ),
+                    },
+                    None => tracing::info!(
+                        target: SERVE,
+                        "SIGHUP received; nothing to reload without --tls-cert"
+                    ),
+                }
+            }
+        };
         let signal = tokio::select! {
             () = server.serve() => return Ok(ExitCode::SUCCESS),
+            () = reload_on_sighup => return Ok(ExitCode::SUCCESS),
             _ = sigterm.recv() => "SIGTERM",
             _ = tokio::signal::ctrl_c() => "SIGINT",
         };

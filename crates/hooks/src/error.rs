@@ -25,6 +25,15 @@ pub enum Error {
         error: std::io::Error,
     },
 
+    /// A TLS certificate or key file of `serve` cannot be used.
+    #[error("TLS: {}: {reason}", path.display())]
+    Tls {
+        /// The file at fault.
+        path: std::path::PathBuf,
+        /// What is wrong with it and what to give instead.
+        reason: String,
+    },
+
     /// The record asked for is not a valid DNS-01 record.
     #[error(transparent)]
     Challenge(#[from] acmebox_challenge::Error),

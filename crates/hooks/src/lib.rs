@@ -29,10 +29,13 @@
 
 #![deny(missing_docs)]
 
+pub mod cert_manager;
 pub mod certbot;
 mod error;
 pub mod httpreq;
 pub mod lego;
+pub mod metrics;
+mod serve_tls;
 
 use std::path::Path;
 
@@ -44,6 +47,7 @@ use acmebox_sandbox::config::Config;
 use acmebox_sandbox::{CallReport, Operation, Sandbox, TxtRecord, WasmDnsProvider};
 
 pub use error::{Error, Result};
+pub use serve_tls::ServeTls;
 
 /// Length of a DNS-01 TXT value: base64url without padding of a SHA-256 digest.
 const VALUE_LEN: usize = 43;

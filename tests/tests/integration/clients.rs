@@ -5,143 +5,27 @@
 //! in PowerDNS afterwards.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use acmebox_tests::certs::{assert_private_key, check_chain};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
-use acmebox_tests::pdns::{self, dns_txt_values};
+use acmebox_tests::client_run::{Serve, assert_nothing_left, assert_success, run, write_config};
+use acmebox_tests::lego::{Lego, lego_exec, lego_httpreq};
+use acmebox_tests::pdns::dns_txt_values;
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::unique;
 
 /// A DNS-01 value, for requests made by hand.
 const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 
-/// How long one client run may take before the test gives up on it.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// An acmebox config with the PowerDNS provider as `pdns`, its key read from a file.
-fn write_config(dir: &Path) -> PathBuf {
-    pdns::write_cli_config(dir, "", &pdns::origin(), "")
-}
-
-/// Runs `command` to completion within [`CLIENT_TIMEOUT`], killing it if it hangs.
-fn run(mut command: Command, what: &str) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot run {what}: {err}"));
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("waiting for the client").is_some() {
-            return child
-                .wait_with_output()
-                .expect("collecting the client's output");
-        }
-        if started.elapsed() > CLIENT_TIMEOUT {
-            let _ = child.kill();
-            let out = child
-                .wait_with_output()
-                .expect("collecting the client's output");
-            panic!(
-                "{what} did not finish within {CLIENT_TIMEOUT:?}:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn assert_success(out: &Output, what: &str) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-/// lego with the common flags: Pebble, its CA, a fresh account dir, PowerDNS as resolver.
-fn lego(dir: &Path, domain: &str) -> Command {
-    let s = servers();
-    let mut lego = Command::new("lego");
-    lego.env("LEGO_CA_CERTIFICATES", &s.pebble_ca_cert)
-        .args(["--server", &s.pebble_directory, "--accept-tos"])
-        .args(["--email", "hooks@example.test"])
-        .arg("--path")
-        .arg(dir.join("lego"))
-        .args(["--dns.resolvers", &s.pdns_dns, "--dns.disable-cp"])
-        .args(["-d", domain, "-d", &format!("*.{domain}")]);
-    lego
-}
-
-/// Checks lego's certificate for `domain` + `*.domain`.
-fn check_lego_certificate(dir: &Path, domain: &str) {
-    let certs = dir.join("lego").join("certificates");
-    check_chain(
-        &certs.join(format!("{domain}.crt")),
-        &certs.join(format!("{domain}.issuer.crt")),
-        &[domain, &format!("*.{domain}")],
-    );
-    assert_private_key(&certs.join(format!("{domain}.key")));
-}
-
-fn assert_nothing_left(domain: &str) {
-    let fqdn = format!("_acme-challenge.{domain}.");
-    let left = dns_txt_values(&fqdn).expect("querying PowerDNS");
-    assert!(left.is_empty(), "{fqdn} still holds {left:?}");
-}
-
-fn lego_exec(mode: Option<&str>) {
-    let tmp = tempfile::tempdir().expect("a temp dir");
-    let config = write_config(tmp.path());
-    let domain = unique(&format!(
-        "lego-exec-{}",
-        mode.unwrap_or("default").to_lowercase()
-    ));
-    let mut command = lego(tmp.path(), &domain);
-    command
-        .env("EXEC_PATH", lego_exec_bin())
-        .env("EXEC_SEQUENCE_INTERVAL", "0")
-        .env("EXEC_POLLING_INTERVAL", "1")
-        .env("EXEC_PROPAGATION_TIMEOUT", "30")
-        .env("ACMEBOX_CONFIG", &config)
-        .env("ACMEBOX_PROVIDER", "pdns")
-        .args(["--dns", "exec", "run"]);
-    match mode {
-        Some(mode) => command.env("EXEC_MODE", mode),
-        None => command.env_remove("EXEC_MODE"),
-    };
-    let out = run(command, "lego with acmebox-lego-exec");
-    let text = assert_success(&out, "lego with acmebox-lego-exec");
-    check_lego_certificate(tmp.path(), &domain);
-    // Two values presented and both removed, each through the sandboxed provider.
-    assert_eq!(
-        text.matches("acmebox-lego-exec: pdns present: ok").count(),
-        2,
-        "{text}"
-    );
-    assert_eq!(
-        text.matches("acmebox-lego-exec: pdns cleanup: ok").count(),
-        2,
-        "{text}"
-    );
-    assert!(!text.contains(&servers().pdns_api_key), "{text}");
-    assert_nothing_left(&domain);
-}
-
 #[test]
 fn lego_exec_default_mode_issues_apex_and_wildcard() {
-    lego_exec(None);
+    lego_exec(Lego::V4, None);
 }
 
 #[test]
 fn lego_exec_raw_mode_issues_apex_and_wildcard() {
-    lego_exec(Some("RAW"));
+    lego_exec(Lego::V4, Some("RAW"));
 }
 
 #[test]
@@ -229,89 +113,14 @@ fn check_certbot_lineage(certbot_dir: &Path, cert_name: &str, domain: &str) -> S
     log
 }
 
-/// `acmebox serve` on a free loopback port; killed when dropped.
-struct Serve {
-    child: Child,
-    origin: String,
-}
-
-impl Serve {
-    fn start(config: &Path, user: Option<(&str, &str)>) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut command = Command::new(acmebox_bin());
-        command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--config")
-            .arg(config)
-            .args(["--provider", "pdns"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some((user, password)) = user {
-            command
-                .args(["--basic-auth-user", user])
-                .env("ACMEBOX_SERVE_PASSWORD", password);
-        }
-        let child = command.spawn().expect("starting acmebox serve");
-        let origin = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "acmebox serve did not listen on {origin}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Serve { child, origin }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn lego_httpreq(mode: Option<&str>, auth: Option<(&str, &str)>) {
-    let tmp = tempfile::tempdir().expect("a temp dir");
-    let config = write_config(tmp.path());
-    let serve = Serve::start(&config, auth);
-    let domain = unique(&format!(
-        "httpreq-{}",
-        mode.unwrap_or("default").to_lowercase()
-    ));
-    let mut command = lego(tmp.path(), &domain);
-    command
-        .env("HTTPREQ_ENDPOINT", &serve.origin)
-        .env("HTTPREQ_POLLING_INTERVAL", "1")
-        .env("HTTPREQ_PROPAGATION_TIMEOUT", "30")
-        .args(["--dns", "httpreq", "run"]);
-    if let Some(mode) = mode {
-        command.env("HTTPREQ_MODE", mode);
-    }
-    if let Some((user, password)) = auth {
-        command
-            .env("HTTPREQ_USERNAME", user)
-            .env("HTTPREQ_PASSWORD", password);
-    }
-    let out = run(command, "lego with httpreq and acmebox serve");
-    assert_success(&out, "lego with httpreq and acmebox serve");
-    check_lego_certificate(tmp.path(), &domain);
-    assert_nothing_left(&domain);
-}
-
 #[test]
 fn lego_httpreq_through_acmebox_serve_with_basic_auth() {
-    lego_httpreq(None, Some(("lego", "s3cret-pass")));
+    lego_httpreq(Lego::V4, None, Some(("lego", "s3cret-pass")));
 }
 
 #[test]
 fn lego_httpreq_raw_mode_through_acmebox_serve() {
-    lego_httpreq(Some("RAW"), None);
+    lego_httpreq(Lego::V4, Some("RAW"), None);
 }
 
 /// What `acmebox serve` answers to requests that are not right.

@@ -2,7 +2,9 @@
 //! loopback, and wasm guest components built from source.
 
 mod acme_dns;
+mod caddy;
 mod catalog;
+mod cert_manager;
 mod cli_messages;
 mod clients;
 mod cloudflare;
@@ -15,11 +17,13 @@ mod issue_dns;
 mod journal;
 mod js_provider;
 mod layers;
+mod lego5;
 mod logs;
 mod powerdns;
 mod propagation;
 mod python_provider;
 mod rfc2136;
 mod sandbox;
+mod serve;
 mod servers_smoke;
 mod sockets;
