@@ -155,7 +155,7 @@ fn record_name_for(domain: &str) -> Result<String> {
 }
 
 /// `<labels>.<domain>.`, refused when longer than DNS allows.
-fn record_name_under(labels: &str, domain: &str) -> Result<String> {
+pub(crate) fn record_name_under(labels: &str, domain: &str) -> Result<String> {
     let name = format!("{labels}.{domain}");
     if name.len() > MAX_NAME_LEN {
         return Err(Error::InvalidIdentifier {

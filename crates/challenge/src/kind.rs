@@ -15,6 +15,11 @@ pub enum ChallengeType {
     /// (clients, data centres) can validate one domain at once without touching each other's
     /// records. See [`dns01::account_label`].
     DnsAccount01,
+    /// DNS-PERSIST-01 (draft-ietf-acme-dns-persist): a TXT record at
+    /// `_validation-persist.<domain>` naming the CA and the account, placed once and left in
+    /// place; orders validate against it with no record change. See
+    /// [`crate::dns_persist01`].
+    DnsPersist01,
     /// HTTP-01 (RFC 8555 §8.3): a file at `/.well-known/acme-challenge/<token>`.
     Http01,
     /// TLS-ALPN-01 (RFC 8737): a self-signed certificate served for the `acme-tls/1` protocol.
@@ -27,6 +32,7 @@ impl ChallengeType {
         match self {
             ChallengeType::Dns01 => "dns-01",
             ChallengeType::DnsAccount01 => "dns-account-01",
+            ChallengeType::DnsPersist01 => "dns-persist-01",
             ChallengeType::Http01 => "http-01",
             ChallengeType::TlsAlpn01 => "tls-alpn-01",
         }
@@ -34,10 +40,13 @@ impl ChallengeType {
 }
 
 impl ChallengeType {
-    /// True for the types answered with a TXT record (dns-01, dns-account-01): they can
-    /// validate wildcards, and cannot validate IP addresses.
+    /// True for the types answered with a TXT record (dns-01, dns-account-01,
+    /// dns-persist-01): they can validate wildcards, and cannot validate IP addresses.
     pub fn is_dns(self) -> bool {
-        matches!(self, ChallengeType::Dns01 | ChallengeType::DnsAccount01)
+        matches!(
+            self,
+            ChallengeType::Dns01 | ChallengeType::DnsAccount01 | ChallengeType::DnsPersist01
+        )
     }
 }
 
@@ -54,10 +63,12 @@ impl std::str::FromStr for ChallengeType {
         match s.to_ascii_lowercase().as_str() {
             "dns-01" | "dns01" | "dns" => Ok(ChallengeType::Dns01),
             "dns-account-01" | "dns-account01" | "dns-account" => Ok(ChallengeType::DnsAccount01),
+            "dns-persist-01" | "dns-persist01" | "dns-persist" => Ok(ChallengeType::DnsPersist01),
             "http-01" | "http01" | "http" => Ok(ChallengeType::Http01),
             "tls-alpn-01" | "tls-alpn01" | "tls-alpn" | "tls" => Ok(ChallengeType::TlsAlpn01),
             _ => Err(format!(
-                "unknown challenge type {:?}; use dns-01, dns-account-01, http-01 or tls-alpn-01",
+                "unknown challenge type {:?}; use dns-01, dns-account-01, dns-persist-01, http-01 \
+                 or tls-alpn-01",
                 crate::echoed(s)
             )),
         }
@@ -103,7 +114,7 @@ impl Challenge {
             return Err(Error::UnsupportedChallenge {
                 challenge: kind,
                 identifier: identifier.to_string(),
-                reason: "wildcard names can only be validated with dns-01 or dns-account-01 (RFC 8555 §7.1.3)",
+                reason: "wildcard names can only be validated with a DNS challenge (dns-01, dns-account-01, dns-persist-01; RFC 8555 §7.1.3)",
             });
         }
         let token = key_authorization.token();

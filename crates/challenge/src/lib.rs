@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod dns01;
+pub mod dns_persist01;
 mod echo;
 mod error;
 #[cfg(feature = "handlers")]

@@ -9,7 +9,8 @@ use acmebox::challenge::tls_alpn01::KeyType;
 use acmebox::challenge::{ChallengeType, Identifier};
 use acmebox::client::{
     Account, AccountOptions, ExternalAccountBinding, Http01Responder, IssueEvent, IssueRequest,
-    Presented, ReadyCheck, SharedHandler, TlsAlpnResponder, default_account_file,
+    PersistentRecords, Presented, ReadyCheck, SharedHandler, TlsAlpnResponder,
+    default_account_file,
 };
 use acmebox::config::Config;
 use acmebox::handlers::FileHttpHandler;
@@ -37,7 +38,9 @@ pub struct IssueArgs {
     /// key.pem is written, and the names come from the request unless -d gives them.
     #[arg(long, value_name = "FILE")]
     csr: Option<PathBuf>,
-    /// The challenge type to answer: dns-01, dns-account-01, http-01 or tls-alpn-01.
+    /// The challenge type to answer: dns-01, dns-account-01, dns-persist-01, http-01 or
+    /// tls-alpn-01. dns-persist-01 places each domain's persistent record through the provider
+    /// if it is missing (and leaves it), or, without --config, expects it in place.
     #[arg(long, value_name = "TYPE")]
     challenge: ChallengeType,
     /// The CA: an ACME directory URL (https://...) or a name: letsencrypt,
@@ -98,6 +101,10 @@ pub struct IssueArgs {
     /// ACMEBOX_FULLCHAIN_PATH, ACMEBOX_DOMAINS and ACMEBOX_RENEWED in its environment.
     #[arg(long, value_name = "COMMAND")]
     deploy_hook: Option<String>,
+    /// dns-persist-01: the CA's issuer domain name to write into the record (default: the
+    /// first of its directory's caaIdentities).
+    #[arg(long, value_name = "NAME")]
+    issuer_domain_name: Option<String>,
 }
 
 impl IssueArgs {
@@ -118,17 +125,14 @@ impl IssueArgs {
 
     /// Where the account is kept and how the CA is reached, as `issue` uses them.
     pub(crate) fn account_options(&self) -> anyhow::Result<AccountOptions> {
-        let account_file = match &self.account {
-            Some(file) => file.clone(),
-            None => default_account_file(&self.directory)
-                .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
-        };
-        let mut options = AccountOptions::new(&self.directory, account_file)
-            .with_terms_of_service_agreed(self.agree_tos);
-        if let Some(ca_cert) = &self.ca_cert {
-            options = options
-                .with_ca_cert(ca_cert)
-                .with_system_roots(self.system_roots);
+        let mut options = base_account_options(
+            &self.directory,
+            self.account.as_deref(),
+            self.ca_cert.as_deref(),
+            self.agree_tos,
+        )?;
+        if self.ca_cert.is_some() {
+            options = options.with_system_roots(self.system_roots);
         }
         if let Some(email) = &self.email {
             options = options.with_email(email);
@@ -138,6 +142,27 @@ impl IssueArgs {
         }
         Ok(options)
     }
+}
+
+/// The account file (given, or the default one of `directory`), the CA's certificate and the
+/// agreement to its terms, as `issue` and `persist` take them.
+pub(crate) fn base_account_options(
+    directory: &str,
+    account: Option<&std::path::Path>,
+    ca_cert: Option<&std::path::Path>,
+    agree_tos: bool,
+) -> anyhow::Result<AccountOptions> {
+    let account_file = match account {
+        Some(file) => file.to_owned(),
+        None => default_account_file(directory)
+            .context("neither $XDG_STATE_HOME nor $HOME is set; pass --account <file>")?,
+    };
+    let mut options =
+        AccountOptions::new(directory, account_file).with_terms_of_service_agreed(agree_tos);
+    if let Some(ca_cert) = ca_cert {
+        options = options.with_ca_cert(ca_cert);
+    }
+    Ok(options)
 }
 
 pub fn run(args: IssueArgs) -> anyhow::Result<()> {
@@ -195,7 +220,10 @@ pub(crate) async fn issue(args: &IssueArgs, replaces: Option<&str>) -> anyhow::R
     if let Some(check) = answering.ready_check {
         request = request.with_ready_check(check);
     }
-    let result = run_issue(request, options, answering.handler, &progress).await;
+    let persist = answering
+        .persist
+        .map(|placer| (placer, args.issuer_domain_name.clone()));
+    let result = run_issue(request, options, answering.handler, persist, &progress).await;
     // Success or not, show every request the provider made.
     if let Some(dns) = &answering.dns {
         print_audit(dns);
@@ -207,6 +235,7 @@ async fn run_issue(
     request: IssueRequest,
     options: AccountOptions,
     handler: SharedHandler,
+    persist: Option<(crate::persist_cmd::Placer, Option<String>)>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
     let presented = Presented::new();
@@ -224,7 +253,19 @@ async fn run_issue(
                 (false, _) => "reused".to_owned(),
             }
         ));
-        account.issue(request, handler, &presented).await
+        if let Some((placer, issuer)) = &persist {
+            let issuer =
+                crate::persist_cmd::issuer_domain_name(&account, &options, issuer.as_deref())
+                    .await?;
+            let records = crate::persist_cmd::persist_records(
+                request.identifiers(),
+                &issuer,
+                account.id(),
+                None,
+            )?;
+            placer.ensure(&records, &|line| progress.line(line)).await?;
+        }
+        anyhow::Ok(account.issue(request, handler, &presented).await?)
     };
     let signal_name = tokio::select! {
         result = work => {
@@ -260,6 +301,8 @@ struct Answering {
     handler: SharedHandler,
     ready_check: Option<Arc<dyn ReadyCheck>>,
     dns: Option<WasmDns01Handler>,
+    /// dns-persist-01 with a provider: places each missing persistent record before the order.
+    persist: Option<crate::persist_cmd::Placer>,
 }
 
 impl Answering {
@@ -268,6 +311,7 @@ impl Answering {
             handler,
             ready_check: None,
             dns: None,
+            persist: None,
         }
     }
 }
@@ -292,7 +336,7 @@ pub(crate) const KNOWN_CAS: &[(&str, &str)] = &[
 ];
 
 /// `--directory`: a CA of [`KNOWN_CAS`] by name, or a URL as given.
-fn directory_url(text: &str) -> Result<String, String> {
+pub(crate) fn directory_url(text: &str) -> Result<String, String> {
     if let Some((_, url)) = KNOWN_CAS.iter().find(|(name, _)| *name == text) {
         return Ok((*url).to_owned());
     }
@@ -347,6 +391,14 @@ async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Res
         (ChallengeType::TlsAlpn01, _, _) => {
             bail!("tls-alpn-01 needs --standalone <addr> (and no --webroot)")
         }
+        (ChallengeType::DnsPersist01, None, None) => {
+            let mut answering = Answering::plain(Arc::new(PersistentRecords));
+            if let (Some(config), Some(name)) = (&args.config, &args.provider) {
+                answering.persist =
+                    Some(crate::persist_cmd::Placer::load(config, name, &args.dns).await?);
+            }
+            Ok(answering)
+        }
         (kind, None, None) if kind.is_dns() => dns_provider(args, progress).await,
         (kind, _, _) => {
             bail!("{kind} answers through a provider: drop --webroot and --standalone")
@@ -398,6 +450,7 @@ async fn dns_provider(args: &IssueArgs, progress: &Progress) -> anyhow::Result<A
         handler: Arc::new(dns.clone()),
         ready_check: Some(Arc::new(check)),
         dns: Some(dns),
+        persist: None,
     })
 }
 

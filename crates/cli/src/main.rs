@@ -9,6 +9,7 @@ mod hook_cmd;
 mod issue_cmd;
 mod lego_exec_cmd;
 mod logging;
+mod persist_cmd;
 mod renew_cmd;
 mod sandbox_cmd;
 
@@ -48,8 +49,11 @@ enum Command {
     /// Renew what `issue` got, when the CA's renewal window (ARI) or the certificate's age
     /// says so; for a timer: `acmebox renew --all`.
     Renew(renew_cmd::RenewArgs),
-    /// Revoke a certificate, signed by the account that got it.
+    /// Revoke a certificate, signed by the account that got it or by its own key.
     Revoke(renew_cmd::RevokeArgs),
+    /// The dns-persist-01 record of a domain: set it once through a provider, show it, or
+    /// remove it.
+    Persist(Box<persist_cmd::PersistArgs>),
     #[command(flatten)]
     Sandbox(sandbox_cmd::SandboxCommand),
     /// certbot's --manual-auth-hook / --manual-cleanup-hook: reads CERTBOT_DOMAIN,
@@ -81,6 +85,7 @@ impl Command {
             | Command::Issue(_)
             | Command::Renew(_)
             | Command::Revoke(_)
+            | Command::Persist(_)
             | Command::Serve(_)
             | Command::Conformance(_) => logging::Defaults::Warnings,
         }
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
         Command::Issue(args) => issue_cmd::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Renew(args) => renew_cmd::run(args),
         Command::Revoke(args) => renew_cmd::revoke(args),
+        Command::Persist(args) => persist_cmd::persist(*args),
         Command::Sandbox(cmd) => sandbox_cmd::run(cmd),
         Command::CertbotHook(args) => hook_cmd::certbot_hook(args),
         Command::Serve(args) => hook_cmd::serve(args),

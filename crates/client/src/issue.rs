@@ -104,6 +104,15 @@ impl Account {
             identifiers: request.identifiers.clone(),
         });
 
+        if kind == ChallengeType::DnsPersist01 {
+            // The record is persistent and already in place: nothing to set up or clean up.
+            self.persistent_authorizations(&mut order, request).await?;
+            self.set_ready(&mut order, kind, request, None).await?;
+            self.poll_authorizations(&mut order, kind, request, None)
+                .await?;
+            self.poll_order(&mut order, request, Phase::Ready).await?;
+            return self.finish(order, order_url, request).await;
+        }
         let challenges = self.pending_challenges(&mut order, kind, request).await?;
         if handler.one_at_a_time() {
             // One live response at a time: set up, validate and clean up each in turn.
@@ -289,6 +298,52 @@ impl Account {
             );
         }
         Ok(challenges)
+    }
+
+    /// Checks that every pending authorization offers dns-persist-01 (its record, placed
+    /// beforehand, is what the server checks).
+    async fn persistent_authorizations(
+        &self,
+        order: &mut Order,
+        request: &IssueRequest,
+    ) -> Result<()> {
+        let kind = ChallengeType::DnsPersist01;
+        let order_url = order.url().to_owned();
+        let acme_kind = to_acme_challenge_type(kind);
+        let mut authorizations = order.authorizations();
+        while let Some(next) = authorizations.next().await {
+            let authz = next.map_err(|err| self.error("fetch an authorization", err))?;
+            let identifier = parse_authorized(&order_url, &authz.identifier().to_string())?;
+            match authz.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => {
+                    request.emit(IssueEvent::AlreadyValid { identifier });
+                    continue;
+                }
+                other => {
+                    return Err(order_error(
+                        &order_url,
+                        format!("the authorization for {identifier} is {other:?}, not pending"),
+                    ));
+                }
+            }
+            if !authz.challenges.iter().any(|c| c.r#type == acme_kind) {
+                let offered: Vec<String> = authz
+                    .challenges
+                    .iter()
+                    .map(|c| challenge_type_name(&c.r#type))
+                    .collect();
+                return Err(order_error(
+                    &order_url,
+                    format!(
+                        "the server offers no {kind} challenge for {identifier} (it offers {}); choose one of those",
+                        offered.join(", ")
+                    ),
+                ));
+            }
+            request.emit(IssueEvent::ChallengeReady { identifier, kind });
+        }
+        Ok(())
     }
 
     /// Tells the server that every pending challenge is ready (RFC 8555 §7.5.1).
@@ -760,7 +815,9 @@ fn to_acme_identifier(identifier: &Identifier) -> instant_acme::Identifier {
 fn to_acme_challenge_type(kind: ChallengeType) -> instant_acme::ChallengeType {
     match kind {
         ChallengeType::Dns01 => instant_acme::ChallengeType::Dns01,
-        ChallengeType::DnsAccount01 => instant_acme::ChallengeType::Unknown(kind.as_str().into()),
+        ChallengeType::DnsAccount01 | ChallengeType::DnsPersist01 => {
+            instant_acme::ChallengeType::Unknown(kind.as_str().into())
+        }
         ChallengeType::Http01 => instant_acme::ChallengeType::Http01,
         ChallengeType::TlsAlpn01 => instant_acme::ChallengeType::TlsAlpn01,
     }

@@ -60,6 +60,7 @@ mod error;
 mod http01_responder;
 mod issue;
 mod output;
+mod persist;
 mod presented;
 mod renewal;
 mod revoke_by_key;
@@ -76,6 +77,7 @@ pub use http01_responder::{
 };
 pub use issue::{csr_der, csr_identifiers};
 pub use output::OutputPaths;
+pub use persist::PersistentRecords;
 pub use presented::Presented;
 pub use renewal::{
     CertificateInfo, DEFAULT_RENEW_REMAINING, Decision as RenewalDecision, RenewalState, rfc3339,

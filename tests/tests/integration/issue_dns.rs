@@ -1170,6 +1170,119 @@ async fn revoke_uses_the_lineages_account_and_renew_replaces_the_revoked_certifi
     );
 }
 
+/// dns-persist-01 (validated by Pebble): the first `issue` finds no persistent record, places
+/// `_validation-persist.<name>` through the provider (the CA's issuer domain name, the account,
+/// `policy=wildcard` for the wildcard) and leaves it; the second validates with no provider
+/// call; `persist show` prints it as served; `persist remove` removes it, after which an order
+/// without a provider fails with the CA's explanation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_persist_01_places_the_record_once_and_leaves_it() {
+    let s = servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let name = unique("persist");
+    let wildcard = format!("*.{name}");
+    let fqdn = format!("_validation-persist.{name}.");
+    let out = tmp.path().join("out");
+
+    let command = cli_dns_command("dns-persist-01", tmp.path(), &name, &s.pdns_dns).await;
+    let stderr = run_issue(command, &out, &[&name, &wildcard]).await;
+    assert!(
+        stderr.contains(&format!("dns-persist-01 record placed at {fqdn}")),
+        "{stderr}"
+    );
+    let account = stderr
+        .split("account ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("issue names the account")
+        .to_owned();
+    let expected = format!("pebble.letsencrypt.org; accounturi={account}; policy=wildcard");
+    assert_eq!(
+        txt_values_in("example.test.", &fqdn).unwrap(),
+        vec![expected.clone()]
+    );
+
+    let command = cli_dns_command("dns-persist-01", tmp.path(), &name, &s.pdns_dns).await;
+    let stderr = run_issue(command, &out, &[&name, &wildcard]).await;
+    assert!(
+        stderr.contains(&format!(
+            "dns-persist-01 record at {fqdn} already in place; no provider call"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("audit:"), "no provider call: {stderr}");
+    assert_eq!(
+        txt_values_in("example.test.", &fqdn).unwrap(),
+        vec![expected.clone()]
+    );
+
+    let persist = |action: &str| {
+        let mut command = Command::new(acmebox_bin());
+        command
+            .args(["persist", action, "-d", &name, "-d", &wildcard])
+            .args([
+                "--directory",
+                &s.pebble_directory,
+                "--ca-cert",
+                &s.pebble_ca_cert,
+            ])
+            .arg("--account")
+            .arg(tmp.path().join("account.json"))
+            .arg("--config")
+            .arg(tmp.path().join("acmebox.toml"))
+            .args(["--provider", "pdns", "--resolver", &s.pdns_dns])
+            .args(["--authoritative", &s.pdns_dns])
+            .env(API_KEY_VAR, &s.pdns_api_key)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running acmebox persist")
+    };
+    let shown = persist("show");
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(shown.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), format!("{fqdn} TXT \"{expected}\""));
+    assert!(stderr.contains("served by every nameserver"), "{stderr}");
+    let removed = persist("remove");
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    assert!(txt_values_in("example.test.", &fqdn).unwrap().is_empty());
+
+    // Without the record and without a provider, the CA refuses, and says why.
+    let mut command = Command::new(acmebox_bin());
+    command
+        .args([
+            "issue",
+            "-d",
+            &name,
+            "--challenge",
+            "dns-persist-01",
+            "--agree-tos",
+        ])
+        .args([
+            "--directory",
+            &s.pebble_directory,
+            "--ca-cert",
+            &s.pebble_ca_cert,
+        ])
+        .arg("--account")
+        .arg(tmp.path().join("account.json"))
+        .arg("--out")
+        .arg(tmp.path().join("refused"))
+        .stdin(Stdio::null());
+    let refused = command.output().expect("running acmebox issue");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("No TXT records found for DNS-PERSIST-01"),
+        "{stderr}"
+    );
+}
+
 /// `acmebox revoke` with `args`.
 fn revoke(args: &[&str]) -> std::process::Output {
     Command::new(acmebox_bin())
