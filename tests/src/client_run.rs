@@ -179,3 +179,30 @@ pub fn curl(args: &[&str]) -> (String, String) {
     let (body, code) = text.rsplit_once('\n').expect("curl prints the status");
     (code.to_owned(), body.to_owned())
 }
+
+/// Writes a new self-signed certificate for `127.0.0.1` and `localhost` and its key to
+/// `cert.pem` and `key.pem` in `dir` (replacing what is there), for `acmebox serve --tls-cert`;
+/// returns their paths (the certificate is also what a client trusts).
+pub fn write_tls_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("certificate parameters")
+        .self_signed(&key)
+        .expect("a certificate");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("writing cert.pem");
+    std::fs::write(&key_path, key.serialize_pem()).expect("writing key.pem");
+    (cert_path, key_path)
+}
+
+/// The value of the sample `name` (with its labels, exactly as the metrics text writes them)
+/// in an OpenMetrics text.
+pub fn metrics_sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}

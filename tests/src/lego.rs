@@ -32,13 +32,7 @@ impl Lego {
 
     /// `lego5`, as `scripts/deps.sh` builds it.
     pub fn v5_bin() -> PathBuf {
-        let bin = crate::repo_root().join("target/go-bin/lego5");
-        assert!(
-            bin.is_file(),
-            "{} is missing: run scripts/deps.sh, which builds it from tests/clients/lego5",
-            bin.display()
-        );
-        bin
+        crate::go_client("lego5")
     }
 
     /// This lego with the common flags: Pebble and its CA, a fresh account, certificates under

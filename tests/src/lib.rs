@@ -25,6 +25,18 @@ pub fn repo_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// A test client `scripts/deps.sh` builds from the repository's own Go package
+/// `tests/clients/<name>` into `target/go-bin/<name>`; fails with what to run when missing.
+pub fn go_client(name: &str) -> PathBuf {
+    let bin = repo_root().join("target/go-bin").join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: run scripts/deps.sh, which builds it from tests/clients/{name}",
+        bin.display()
+    );
+    bin
+}
+
 /// `entry` as an allow-list entry that knowingly weakens the sandbox (`danger:` in front).
 /// Every server the tests run is on loopback, often over plain http, and a grant for one is
 /// refused without the marker, as it would be for an operator.

@@ -455,27 +455,13 @@ fn method_not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::httpreq::tests::json_answer;
 
     /// A DNS-01 value.
     const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 
     fn api() -> CertManagerApi {
         CertManagerApi::new("acme.example.test").expect("a valid group")
-    }
-
-    /// The status and JSON body of an answer.
-    async fn json_answer(response: Response<Full<Bytes>>) -> (StatusCode, serde_json::Value) {
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("a full body")
-            .to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).expect("a JSON answer"),
-        )
     }
 
     #[test]

@@ -615,7 +615,7 @@ fn text(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A record request, as [`parse_body`] should return it.
@@ -780,7 +780,9 @@ mod tests {
     }
 
     /// The status and JSON body of an answer.
-    async fn json_answer(response: Response<Full<Bytes>>) -> (StatusCode, serde_json::Value) {
+    pub(crate) async fn json_answer(
+        response: Response<Full<Bytes>>,
+    ) -> (StatusCode, serde_json::Value) {
         let status = response.status();
         let bytes = response
             .into_body()

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use acmebox_tests::certs::check_chain;
 use acmebox_tests::client_run::{Serve, assert_nothing_left, curl, write_config};
 use acmebox_tests::pdns::dns_txt_values;
-use acmebox_tests::repo_root;
 use acmebox_tests::servers::servers;
 use acmebox_tests::support::{APEX_VALUE, WILDCARD_VALUE, sorted, unique};
 use serde_json::json;
@@ -183,12 +182,7 @@ impl Caddy {
     /// Starts the Caddy `scripts/deps.sh` builds, with its home and config directories in
     /// `dir`, so it writes nothing elsewhere.
     fn start(dir: &Path, config: &Path) -> Caddy {
-        let bin = repo_root().join("target/go-bin/caddy");
-        assert!(
-            bin.is_file(),
-            "{} is missing: run scripts/deps.sh, which builds it from tests/clients/caddy",
-            bin.display()
-        );
+        let bin = acmebox_tests::go_client("caddy");
         let log = dir.join("caddy.log");
         let log_file = std::fs::File::create(&log).expect("creating caddy.log");
         let child = Command::new(bin)

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use acmebox_tests::client_run::{
-    Serve, assert_nothing_left, assert_success, curl, run, write_config,
+    Serve, assert_nothing_left, assert_success, curl, metrics_sample, run, write_config,
+    write_tls_pair,
 };
 use acmebox_tests::pdns::{self, RrsetCleanup, dns_txt_values};
 use acmebox_tests::support::{APEX_VALUE, unique};
@@ -18,33 +19,13 @@ const GROUP: &str = "acme.example.test";
 
 /// `tests/clients/cert-manager-client`, as `scripts/deps.sh` builds it.
 fn client_bin() -> PathBuf {
-    let bin = acmebox_tests::repo_root().join("target/go-bin/cert-manager-client");
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/deps.sh, which builds it from tests/clients/cert-manager-client",
-        bin.display()
-    );
-    bin
-}
-
-/// A self-signed certificate for `127.0.0.1` and its key, written to `dir`; returns the
-/// certificate's path (also the CA the client trusts) and the key's.
-fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = rcgen::KeyPair::generate().expect("a key");
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .expect("certificate parameters")
-        .self_signed(&key)
-        .expect("a certificate");
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).expect("writing cert.pem");
-    std::fs::write(&key_path, key.serialize_pem()).expect("writing key.pem");
-    (cert_path, key_path)
+    acmebox_tests::go_client("cert-manager-client")
 }
 
 /// `acmebox serve` over TLS answering cert-manager for [`GROUP`], with what `more` adds.
 fn start(dir: &Path, more: impl FnOnce(&mut Command)) -> (Serve, PathBuf) {
     let config = write_config(dir);
-    let (cert, key) = write_pair(dir);
+    let (cert, key) = write_tls_pair(dir);
     let serve = Serve::start_with(&config, "https", |command| {
         command
             .arg("--tls-cert")
@@ -78,17 +59,6 @@ fn client(serve: &Serve, ca: &Path) -> Command {
         .arg(ca)
         .args(["-group", GROUP, "-solver", "pdns"]);
     command
-}
-
-/// The value of the sample `name` in a metrics text.
-fn sample(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 #[test]
@@ -187,7 +157,11 @@ fn cert_manager_presents_and_cleans_up_through_its_own_webhook_client() {
             2.0,
         ),
     ] {
-        assert_eq!(sample(&metrics, name), Some(want), "{name} in\n{metrics}");
+        assert_eq!(
+            metrics_sample(&metrics, name),
+            Some(want),
+            "{name} in\n{metrics}"
+        );
     }
     let failed: Vec<&str> = metrics
         .lines()

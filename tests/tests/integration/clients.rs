@@ -9,7 +9,9 @@ use std::process::Command;
 
 use acmebox_tests::certs::{assert_private_key, check_chain};
 use acmebox_tests::cli::{acmebox_bin, lego_exec_bin};
-use acmebox_tests::client_run::{Serve, assert_nothing_left, assert_success, run, write_config};
+use acmebox_tests::client_run::{
+    Serve, assert_nothing_left, assert_success, curl, run, write_config,
+};
 use acmebox_tests::lego::{Lego, lego_exec, lego_httpreq};
 use acmebox_tests::pdns::dns_txt_values;
 use acmebox_tests::servers::servers;
@@ -129,16 +131,6 @@ fn serve_explains_bad_requests() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let config = write_config(tmp.path());
     let serve = Serve::start(&config, Some(("user", "pass")));
-    let curl = |args: &[&str]| -> (String, String) {
-        let out = Command::new("curl")
-            .args(["-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}"])
-            .args(args)
-            .output()
-            .expect("running curl");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').expect("curl prints the status");
-        (code.to_owned(), body.to_owned())
-    };
     let present = format!("{}/present", serve.origin);
     let domain = unique("serve");
     let fqdn = format!("_acme-challenge.{domain}.");

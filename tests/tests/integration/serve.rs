@@ -2,12 +2,12 @@
 //! SIGHUP), basic auth refused over plain HTTP unless allowed, `/health`, and Prometheus
 //! metrics of calls, outcomes, latency and egress denials.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use acmebox_tests::cli::acmebox_bin;
 use acmebox_tests::client_run::{
-    Serve, assert_nothing_left, assert_success, curl, run, write_config,
+    Serve, assert_nothing_left, assert_success, curl, metrics_sample, run, write_config,
+    write_tls_pair,
 };
 use acmebox_tests::lego::{Lego, check_lego_certificate};
 use acmebox_tests::pdns;
@@ -15,20 +15,6 @@ use acmebox_tests::support::unique;
 
 /// A DNS-01 value, for requests made by hand.
 const VALUE: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-
-/// Writes a new self-signed certificate for `127.0.0.1` and its key to `cert.pem` and
-/// `key.pem` in `dir` (replacing what is there), and returns their paths.
-fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = rcgen::KeyPair::generate().expect("a key");
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("certificate parameters")
-        .self_signed(&key)
-        .expect("a certificate");
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).expect("writing cert.pem");
-    std::fs::write(&key_path, key.serialize_pem()).expect("writing key.pem");
-    (cert_path, key_path)
-}
 
 #[test]
 fn basic_auth_needs_tls_unless_plain_http_is_allowed() {
@@ -57,7 +43,7 @@ fn lego_gets_a_certificate_over_tls_with_basic_auth_and_sighup_swaps_the_certifi
     let config = write_config(tmp.path());
     let tls_dir = tmp.path().join("tls");
     std::fs::create_dir(&tls_dir).expect("tls dir");
-    let (cert, key) = write_pair(&tls_dir);
+    let (cert, key) = write_tls_pair(&tls_dir);
     let first_cert = tmp.path().join("first.pem");
     std::fs::copy(&cert, &first_cert).expect("keeping the first certificate");
     let serve = Serve::start_with(&config, "https", |command| {
@@ -93,7 +79,7 @@ fn lego_gets_a_certificate_over_tls_with_basic_auth_and_sighup_swaps_the_certifi
     let health = format!("{}/health", serve.origin);
     let first = first_cert.to_str().expect("utf-8 path");
     assert_eq!(curl(&["--cacert", first, &health]).0, "200");
-    write_pair(&tls_dir);
+    write_tls_pair(&tls_dir);
     let hup = Command::new("kill")
         .args(["-HUP", &serve.pid().to_string()])
         .status()
@@ -118,17 +104,6 @@ fn lego_gets_a_certificate_over_tls_with_basic_auth_and_sighup_swaps_the_certifi
     let line = serve.wait_for_line("still serving the previous TLS certificate");
     assert!(line.contains("PEM private key"), "{line}");
     assert_eq!(curl(&["--cacert", second, &health]).0, "200");
-}
-
-/// The value of the sample `name` (with its labels, exactly as the metrics text writes it).
-fn sample(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 #[test]
@@ -205,7 +180,11 @@ fn health_and_metrics_count_calls_outcomes_latency_and_egress_denials() {
             1.0,
         ),
     ] {
-        assert_eq!(sample(&metrics, name), Some(want), "{name} in\n{metrics}");
+        assert_eq!(
+            metrics_sample(&metrics, name),
+            Some(want),
+            "{name} in\n{metrics}"
+        );
     }
     let walled_failures: Vec<&str> = metrics
         .lines()
@@ -217,14 +196,14 @@ fn health_and_metrics_count_calls_outcomes_latency_and_egress_denials() {
             && walled_failures[0].ends_with(" 1"),
         "{metrics}"
     );
-    let denied = sample(
+    let denied = metrics_sample(
         &metrics,
         r#"acmebox_serve_egress_denied_total{provider="walled"}"#,
     )
     .expect("walled's denials are counted");
     assert!(denied >= 1.0, "{metrics}");
     assert_eq!(
-        sample(
+        metrics_sample(
             &metrics,
             r#"acmebox_serve_egress_denied_total{provider="pdns"}"#
         ),
