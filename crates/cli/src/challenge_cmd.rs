@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use acmebox::challenge::tls_alpn01::{self, CertificateOptions, KeyType};
-use acmebox::challenge::{Identifier, Jwk, KeyAuthorization, Token, dns01, http01};
+use acmebox::challenge::{Identifier, Jwk, KeyAuthorization, Token, dns_persist01, dns01, http01};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
@@ -41,6 +41,21 @@ pub enum ChallengeCommand {
         identifier: String,
         /// The key authorization, `<token>.<thumbprint>`.
         key_authorization: String,
+    },
+    /// Print the dns-persist-01 record name and TXT value (draft-ietf-acme-dns-persist), to
+    /// place by hand once; a wildcard asks for `policy=wildcard`.
+    #[command(name = "dns-persist-01")]
+    DnsPersist01 {
+        #[command(flatten)]
+        output: Output,
+        /// The CA's issuer domain name, such as `letsencrypt.org`.
+        #[arg(long, value_name = "NAME")]
+        issuer_domain_name: String,
+        /// The URL of the ACME account the record authorizes.
+        #[arg(long, value_name = "URL")]
+        account_url: String,
+        /// The domain or wildcard, such as `*.example.com`.
+        identifier: String,
     },
     /// Print the HTTP-01 path and body (RFC 8555 §8.3).
     #[command(name = "http-01")]
@@ -126,6 +141,24 @@ pub fn run(cmd: ChallengeCommand) -> anyhow::Result<()> {
                 &account_url,
             )?;
             print_record(&record, &output);
+        }
+        ChallengeCommand::DnsPersist01 {
+            output,
+            issuer_domain_name,
+            account_url,
+            identifier,
+        } => {
+            let record = dns_persist01::PersistRecord::new(
+                &Identifier::parse(&identifier)?,
+                &issuer_domain_name,
+                &account_url,
+            )?;
+            if output.json {
+                let json = serde_json::json!({ "fqdn": record.fqdn(), "value": record.value() });
+                println!("{json}");
+            } else {
+                println!("{} TXT \"{}\"", record.fqdn(), record.value());
+            }
         }
         ChallengeCommand::Http01 {
             output,

@@ -104,6 +104,42 @@ fn dns_account_01_names_the_record_after_the_account() {
 }
 
 #[test]
+fn dns_persist_01_prints_the_record_to_place_once() {
+    let account = "https://acme-v02.api.letsencrypt.org/acme/acct/1234567";
+    let args = [
+        "challenge",
+        "dns-persist-01",
+        "--issuer-domain-name",
+        "LetsEncrypt.org",
+        "--account-url",
+        account,
+    ];
+    let plain = stdout(&acmebox(&[&args[..], &["*.Example.com"]].concat()));
+    assert_eq!(
+        plain,
+        format!(
+            "_validation-persist.example.com. TXT \"letsencrypt.org; accounturi={account}; policy=wildcard\"\n"
+        )
+    );
+    let json = stdout(&acmebox(&[&args[..], &["--json", "example.com"]].concat()));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        value["value"],
+        serde_json::json!(format!("letsencrypt.org; accounturi={account}"))
+    );
+    let spaced = acmebox(&[
+        "challenge",
+        "dns-persist-01",
+        "--issuer-domain-name",
+        "letsencrypt.org",
+        "--account-url",
+        "https://ca.test/acct/1; policy=wildcard",
+        "example.com",
+    ]);
+    assert!(failure(&spaced).contains("cannot be written into the record"));
+}
+
+#[test]
 fn http01_plain_and_json() {
     let plain = stdout(&acmebox(&["challenge", "http-01", TOKEN, KA]));
     assert_eq!(plain, format!("/.well-known/acme-challenge/{TOKEN} {KA}\n"));
