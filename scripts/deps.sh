@@ -70,6 +70,7 @@ program componentize-js npm:guest-providers/httpreq-js
 program componentize-py venv:componentize-py==0.25.1
 pyenv   target/standins-venv tests/standins/requirements.txt
 pyenv   target/certbot-venv integrations/certbot-dns-acmebox/requirements-test.txt
+pyenv   target/acmeow-venv integrations/acmeow-acmebox/requirements-test.txt
 npmdir  tests/standins/node
 base bash env kill mktemp od tr sed awk grep cut head tail sort date sleep nohup realpath cat
 base chmod mkdir rm touch pgrep nproc dpkg-query id printf test wc uname sha256sum

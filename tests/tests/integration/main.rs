@@ -2,6 +2,7 @@
 //! loopback, and wasm guest components built from source.
 
 mod acme_dns;
+mod acmeow;
 mod caddy;
 mod catalog;
 mod cert_manager;
