@@ -83,9 +83,10 @@ say "building the release binaries and the hooks bench"
 cargo build --release -p acmebox-cli >&2
 cargo bench -p acmebox-tests --bench hooks --no-run >&2
 acmebox="$target_dir/release/acmebox"
-# lego's EXEC_PATH: the acmebox binary under the name acmebox-lego-exec, as installed.
+# lego's EXEC_PATH: the acmebox binary under the name acmebox-lego-exec, as installed. A hard
+# link: the benchmarks resolve symbolic links, and acmebox picks its mode by its own name.
 lego_exec="$target_dir/release/acmebox-lego-exec"
-ln -sfn acmebox "$lego_exec"
+ln -f "$acmebox" "$lego_exec"
 hooks() { cargo bench -q -p acmebox-tests --bench hooks -- "$@"; }
 
 start_servers() { # JOURNAL (wal: PowerDNS's default)
