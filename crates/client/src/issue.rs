@@ -259,32 +259,12 @@ impl Account {
         while let Some(next) = authorizations.next().await {
             let mut authz = next.map_err(|err| self.error("fetch an authorization", err))?;
             let identifier = parse_authorized(&order_url, &authz.identifier().to_string())?;
-            match authz.status {
-                AuthorizationStatus::Pending => {}
-                AuthorizationStatus::Valid => {
-                    request.emit(IssueEvent::AlreadyValid { identifier });
-                    continue;
-                }
-                other => {
-                    return Err(order_error(
-                        &order_url,
-                        format!("the authorization for {identifier} is {other:?}, not pending"),
-                    ));
-                }
-            }
-            let offered: Vec<String> = authz
-                .challenges
-                .iter()
-                .map(|c| challenge_type_name(&c.r#type))
-                .collect();
+            let Some(identifier) = to_answer(&order_url, authz.status, identifier, request)? else {
+                continue;
+            };
+            let not_offered = not_offered(&order_url, kind, &identifier, &authz.challenges);
             let Some(handle) = authz.challenge(acme_kind.clone()) else {
-                return Err(order_error(
-                    &order_url,
-                    format!(
-                        "the server offers no {kind} challenge for {identifier} (it offers {}); choose one of those",
-                        offered.join(", ")
-                    ),
-                ));
+                return Err(not_offered);
             };
             let key_authorization = KeyAuthorization::parse(handle.key_authorization().as_str())?;
             if key_authorization.token().as_str() != handle.token {
@@ -314,31 +294,15 @@ impl Account {
         while let Some(next) = authorizations.next().await {
             let authz = next.map_err(|err| self.error("fetch an authorization", err))?;
             let identifier = parse_authorized(&order_url, &authz.identifier().to_string())?;
-            match authz.status {
-                AuthorizationStatus::Pending => {}
-                AuthorizationStatus::Valid => {
-                    request.emit(IssueEvent::AlreadyValid { identifier });
-                    continue;
-                }
-                other => {
-                    return Err(order_error(
-                        &order_url,
-                        format!("the authorization for {identifier} is {other:?}, not pending"),
-                    ));
-                }
-            }
+            let Some(identifier) = to_answer(&order_url, authz.status, identifier, request)? else {
+                continue;
+            };
             if !authz.challenges.iter().any(|c| c.r#type == acme_kind) {
-                let offered: Vec<String> = authz
-                    .challenges
-                    .iter()
-                    .map(|c| challenge_type_name(&c.r#type))
-                    .collect();
-                return Err(order_error(
+                return Err(not_offered(
                     &order_url,
-                    format!(
-                        "the server offers no {kind} challenge for {identifier} (it offers {}); choose one of those",
-                        offered.join(", ")
-                    ),
+                    kind,
+                    &identifier,
+                    &authz.challenges,
                 ));
             }
             request.emit(IssueEvent::ChallengeReady { identifier, kind });
@@ -810,6 +774,48 @@ fn to_acme_identifier(identifier: &Identifier) -> instant_acme::Identifier {
         Identifier::Dns(name) => instant_acme::Identifier::Dns(name.clone()),
         Identifier::Ip(ip) => instant_acme::Identifier::Ip(*ip),
     }
+}
+
+/// `Some(identifier)` when its authorization (in `status`) waits for an answer; `None` when
+/// it is valid already (reported to `request`); an error in any other state.
+fn to_answer(
+    order_url: &str,
+    status: AuthorizationStatus,
+    identifier: Identifier,
+    request: &IssueRequest,
+) -> Result<Option<Identifier>> {
+    match status {
+        AuthorizationStatus::Pending => Ok(Some(identifier)),
+        AuthorizationStatus::Valid => {
+            request.emit(IssueEvent::AlreadyValid { identifier });
+            Ok(None)
+        }
+        other => Err(order_error(
+            order_url,
+            format!("the authorization for {identifier} is {other:?}, not pending"),
+        )),
+    }
+}
+
+/// The error of an authorization for `identifier` that does not offer `kind`, naming what
+/// it offers.
+fn not_offered(
+    order_url: &str,
+    kind: ChallengeType,
+    identifier: &Identifier,
+    challenges: &[instant_acme::Challenge],
+) -> Error {
+    let offered: Vec<String> = challenges
+        .iter()
+        .map(|c| challenge_type_name(&c.r#type))
+        .collect();
+    order_error(
+        order_url,
+        format!(
+            "the server offers no {kind} challenge for {identifier} (it offers {}); choose one of those",
+            offered.join(", ")
+        ),
+    )
 }
 
 fn to_acme_challenge_type(kind: ChallengeType) -> instant_acme::ChallengeType {
