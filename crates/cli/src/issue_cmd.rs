@@ -394,8 +394,7 @@ async fn challenge_handler(args: &IssueArgs, progress: &Progress) -> anyhow::Res
         (ChallengeType::DnsPersist01, None, None) => {
             let mut answering = Answering::plain(Arc::new(PersistentRecords));
             if let (Some(config), Some(name)) = (&args.config, &args.provider) {
-                answering.persist =
-                    Some(crate::persist_cmd::Placer::load(config, name, &args.dns).await?);
+                answering.persist = Some(crate::persist_cmd::Placer::new(config, name, &args.dns)?);
             }
             Ok(answering)
         }

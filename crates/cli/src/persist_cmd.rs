@@ -89,31 +89,55 @@ pub(crate) fn persist_records(
     Ok(records)
 }
 
-/// A provider loaded to place persistent records, and where to check them.
+/// Where persistent records are checked, and the provider that places a missing one, loaded
+/// only then: an order whose records are all in place instantiates no provider.
 pub(crate) struct Placer {
-    provider: WasmDnsProvider,
-    resolver: Resolver,
+    config: PathBuf,
+    provider: String,
+    dns: DnsArgs,
+    /// The operator's lookups, for checking what is served.
+    lookups: Resolver,
+    /// The provider and the propagation wait timed as it suggests, once loaded.
+    loaded: tokio::sync::OnceCell<(WasmDnsProvider, Resolver)>,
 }
 
 impl Placer {
-    /// Loads `provider` from `config`, with no journal: a persistent record is meant to stay,
-    /// so nothing may clean it up as a record left behind.
-    pub(crate) async fn load(
+    /// The placer of `provider` in `config` (checked to be there now; loaded when needed).
+    pub(crate) fn new(
         config: &std::path::Path,
         provider: &str,
         dns: &DnsArgs,
     ) -> anyhow::Result<Placer> {
-        let config = Config::load(config)?;
-        let mut spec = config.provider_spec(provider)?;
-        spec.journal = None;
-        let provider = Sandbox::new(config.cache_dir())?.load_checked(spec).await?;
-        let mut options = dns.propagation_options();
-        if let Ok(info) = provider.info().await {
-            options = options
-                .with_provider_timing(info.propagation_timeout_secs, info.polling_interval_secs);
-        }
-        let resolver = Resolver::new(dns.override_timing(options))?;
-        Ok(Placer { provider, resolver })
+        Config::load(config)?.provider_spec(provider)?;
+        Ok(Placer {
+            config: config.to_owned(),
+            provider: provider.to_owned(),
+            dns: dns.clone(),
+            lookups: Resolver::new(dns.propagation_options())?,
+            loaded: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Loads the provider, with no journal: a persistent record is meant to stay, so nothing
+    /// may clean it up as a record left behind.
+    async fn loaded(&self) -> anyhow::Result<&(WasmDnsProvider, Resolver)> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let config = Config::load(&self.config)?;
+                let mut spec = config.provider_spec(&self.provider)?;
+                spec.journal = None;
+                let provider = Sandbox::new(config.cache_dir())?.load_checked(spec).await?;
+                let mut options = self.dns.propagation_options();
+                if let Ok(info) = provider.info().await {
+                    options = options.with_provider_timing(
+                        info.propagation_timeout_secs,
+                        info.polling_interval_secs,
+                    );
+                }
+                let resolver = Resolver::new(self.dns.override_timing(options))?;
+                anyhow::Ok((provider, resolver))
+            })
+            .await
     }
 
     /// Places each record that is not served yet and waits until it is; returns how many it
@@ -125,7 +149,7 @@ impl Placer {
     ) -> anyhow::Result<usize> {
         let mut placed = 0;
         for record in records {
-            if served(&self.resolver, record).await {
+            if served(&self.lookups, record).await {
                 say(&format!(
                     "dns-persist-01 record at {} already in place; no provider call",
                     record.fqdn()
@@ -133,7 +157,9 @@ impl Placer {
                 continue;
             }
             self.call(Operation::Present, record).await?;
-            self.resolver
+            self.loaded()
+                .await?
+                .1
                 .wait_for_txt(record.fqdn(), record.value(), |_| {})
                 .await
                 .with_context(|| format!("{} was placed, but did not propagate", record.fqdn()))?;
@@ -150,17 +176,18 @@ impl Placer {
 
     /// Presents or removes `record` through the provider, at the end of its CNAMEs.
     async fn call(&self, operation: Operation, record: &PersistRecord) -> anyhow::Result<()> {
+        let (provider, resolver) = self.loaded().await?;
         let txt = TxtRecord {
             domain: record.domain().to_owned(),
             fqdn: record.fqdn().to_owned(),
             value: record.value().to_owned(),
-            ttl: self.provider.ttl(),
+            ttl: provider.ttl(),
             zone: None,
         };
-        let txt = place_record(&txt, &self.resolver).await?;
+        let txt = place_record(&txt, resolver).await?;
         let report = match operation {
-            Operation::Cleanup => self.provider.cleanup(&txt).await,
-            _ => self.provider.present(&txt).await,
+            Operation::Cleanup => provider.cleanup(&txt).await,
+            _ => provider.present(&txt).await,
         };
         report.write_lines(&mut std::io::stderr().lock(), "acmebox: ")?;
         if let Err(err) = &report.outcome {
@@ -219,7 +246,7 @@ pub fn persist(args: PersistArgs) -> anyhow::Result<std::process::ExitCode> {
             let (Some(config), Some(provider)) = (&args.config, &args.provider) else {
                 bail!("persist set and remove need --config <file> and --provider <name>");
             };
-            let placer = Placer::load(config, provider, &args.dns).await?;
+            let placer = Placer::new(config, provider, &args.dns)?;
             match args.action {
                 PersistAction::Set => {
                     placer.ensure(&records, &say).await?;
