@@ -52,7 +52,8 @@ use serde::Deserialize;
 #[cfg(doc)]
 use crate::httpreq::HttpreqServer;
 use crate::httpreq::{
-    BasicAuth, INVALID_REQUEST, LOG_TARGET, MAX_BODY_BYTES, json, log_call, log_refused,
+    BasicAuth, CREDENTIALS_REQUIRED, INVALID_REQUEST, LOG_TARGET, MAX_BODY_BYTES,
+    ask_for_credentials, json, log_call, log_refused,
 };
 use crate::metrics::ServeMetrics;
 use crate::{DnsRequest, HookRunner, Result, invalid};
@@ -329,15 +330,7 @@ impl CertManagerApi {
                 ),
                 Err(_) => log_unparsed(runner, "unauthorized", StatusCode::UNAUTHORIZED),
             }
-            let mut response = status(
-                StatusCode::UNAUTHORIZED,
-                "valid basic-auth credentials are required",
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Basic realm=\"acmebox\""),
-            );
-            return response;
+            return ask_for_credentials(status(StatusCode::UNAUTHORIZED, CREDENTIALS_REQUIRED));
         }
         let call = match parsed {
             Ok(call) => call,
@@ -362,8 +355,7 @@ impl CertManagerApi {
         match runner.run_record(call.operation, &record).await {
             Ok(report) => {
                 let response = self.payload(&call.uid, report.error().map(ToString::to_string));
-                log_call(&report, &record.fqdn, response.status());
-                metrics.observe(&report);
+                log_call(metrics, &report, &record.fqdn, response.status());
                 response
             }
             Err(err) => {

@@ -439,15 +439,7 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
             "unauthorized",
             StatusCode::UNAUTHORIZED,
         );
-        let mut response = text(
-            StatusCode::UNAUTHORIZED,
-            "valid basic-auth credentials are required",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Basic realm=\"acmebox\""),
-        );
-        return response;
+        return ask_for_credentials(text(StatusCode::UNAUTHORIZED, CREDENTIALS_REQUIRED));
     }
     let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
         .collect()
@@ -492,8 +484,7 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     match report {
         Ok((report, record)) => {
             let response = report_response(&report, echoed(&dns_request, &record));
-            log_call(&report, &record.fqdn, response.status());
-            metrics.observe(&report);
+            log_call(metrics, &report, &record.fqdn, response.status());
             response
         }
         Err(err) => {
@@ -509,12 +500,30 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     }
 }
 
+/// What a request without valid credentials is told.
+pub(crate) const CREDENTIALS_REQUIRED: &str = "valid basic-auth credentials are required";
+
+/// `response` (a 401) asking for basic-auth credentials.
+pub(crate) fn ask_for_credentials(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"acmebox\""),
+    );
+    response
+}
+
 /// The outcome of a request refused for what it held.
 pub(crate) const INVALID_REQUEST: &str = "invalid-request";
 
 /// The line of one call (see [`HttpreqServer::serve`]): info if the provider succeeded, warn
 /// if it failed. Every value comes from the report, already redacted.
-pub(crate) fn log_call(report: &CallReport, fqdn: &str, status: StatusCode) {
+pub(crate) fn log_call(
+    metrics: &ServeMetrics,
+    report: &CallReport,
+    fqdn: &str,
+    status: StatusCode,
+) {
+    metrics.observe(report);
     macro_rules! call_event {
         ($level:expr) => {
             tracing::event!(
